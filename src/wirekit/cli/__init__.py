@@ -1,0 +1,1 @@
+"""The ``wirekit`` command line: thin click commands, one module per command group."""

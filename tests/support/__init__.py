@@ -1,0 +1,1 @@
+"""Shared test support: privilege and tool checks, the netns fixture's machinery, peers."""
