@@ -23,7 +23,27 @@ from wirekit.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, WirekitError
 
 #: name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    # packets and capture files
     "read": ("wirekit.cli.read", "read", "Decode a pcap or pcapng file, one line per packet."),
+    # raw sockets
+    "info": ("wirekit.cli.info", "info",
+            "Show network interfaces: state, addresses, driver, counters."),
+    "capture": ("wirekit.cli.capture", "capture",
+               "Capture live packets (TPACKET_V3 ring, BPF filter)."),
+    "send": ("wirekit.cli.send", "send", "Craft and send TCP, UDP, ICMP, ARP or raw frames."),
+    "replay": ("wirekit.cli.replay", "replay", "Replay a capture file onto an interface, paced."),
+    "ping": ("wirekit.cli.ping", "ping", "Send ICMP echo requests over IPv4 or IPv6."),
+    "probe": ("wirekit.cli.probe", "probe",
+             "TCP SYN probe: report ports open, closed or filtered."),
+    # the message protocol
+    "proto": ("wirekit.cli.proto", "proto",
+             "Run the framed message protocol: server, client, tools."),
+    # performance
+    "monitor": ("wirekit.cli.monitor", "monitor",
+               "Watch interface rates live; summarise at the end."),
+    "bench": ("wirekit.cli.bench", "bench", "iperf3-compatible throughput server and client."),
+    "tune": ("wirekit.cli.tune", "tune", "Audit, apply and revert host tuning profiles."),
+    "bypass": ("wirekit.cli.bypass", "bypass", "Report kernel-bypass (XDP, DPDK) readiness."),
 }
 
 
