@@ -1,0 +1,229 @@
+"""tcpdump-syntax filters: compiled by libpcap (through ctypes), run in the kernel or offline.
+
+libpcap is the only program that knows tcpdump's filter language exactly, so wirekit does not
+reimplement it.  :func:`compile_filter` opens a "dead" pcap handle of the right link type
+(pcap_open_dead(3PCAP)), compiles (pcap_compile(3PCAP)) and copies the classic BPF instructions
+out before freeing libpcap's copy.  The result is attached to an AF_PACKET socket with
+``SO_ATTACH_FILTER`` (socket(7), filter.txt in the kernel docs) or run over a capture file's
+records with pcap_offline_filter(3PCAP).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import socket
+import struct
+import threading
+from dataclasses import dataclass
+from typing import ClassVar
+
+from wirekit.errors import CaptureError, FilterError
+from wirekit.packet.linktype import LinkType
+
+#: pcap_compile's netmask when the interface's is unknown (only "ip broadcast" needs it).
+PCAP_NETMASK_UNKNOWN = 0xFFFFFFFF
+#: The snapshot length tcpdump uses by default (MAXIMUM_SNAPLEN in libpcap).
+DEFAULT_SNAPLEN = 262144
+SO_ATTACH_FILTER = 26
+SO_DETACH_FILTER = 27
+#: BPF_MAXINSNS from linux/bpf_common.h: the kernel refuses longer classic programs.
+BPF_MAXINSNS = 4096
+
+
+class _BpfInsn(ctypes.Structure):
+    """``struct bpf_insn`` (pcap/bpf.h) — the same layout as the kernel's ``struct sock_filter``."""
+
+    _fields_: ClassVar = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte),
+                          ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
+
+
+class _BpfProgram(ctypes.Structure):
+    """``struct bpf_program``: instruction count and pointer."""
+
+    _fields_: ClassVar = [("bf_len", ctypes.c_uint), ("bf_insns", ctypes.POINTER(_BpfInsn))]
+
+
+class _TimeVal(ctypes.Structure):
+    _fields_: ClassVar = [("tv_sec", ctypes.c_long), ("tv_usec", ctypes.c_long)]
+
+
+class _PcapPktHdr(ctypes.Structure):
+    """``struct pcap_pkthdr``: timestamp, captured length, length on the wire."""
+
+    _fields_: ClassVar = [("ts", _TimeVal), ("caplen", ctypes.c_uint32), ("len", ctypes.c_uint32)]
+
+
+class _LibPcap:
+    """The few libpcap entry points wirekit uses, with their C signatures."""
+
+    def __init__(self) -> None:
+        name = ctypes.util.find_library("pcap") or "libpcap.so.0.8"
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError as exc:
+            raise CaptureError(f"libpcap is not installed ({name}: {exc}); "
+                               "install the libpcap0.8 package") from exc
+        lib.pcap_open_dead.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.pcap_open_dead.restype = ctypes.c_void_p
+        lib.pcap_compile.argtypes = [ctypes.c_void_p, ctypes.POINTER(_BpfProgram),
+                                     ctypes.c_char_p, ctypes.c_int, ctypes.c_uint32]
+        lib.pcap_compile.restype = ctypes.c_int
+        lib.pcap_geterr.argtypes = [ctypes.c_void_p]
+        lib.pcap_geterr.restype = ctypes.c_char_p
+        lib.pcap_freecode.argtypes = [ctypes.POINTER(_BpfProgram)]
+        lib.pcap_freecode.restype = None
+        lib.pcap_close.argtypes = [ctypes.c_void_p]
+        lib.pcap_close.restype = None
+        lib.pcap_offline_filter.argtypes = [ctypes.POINTER(_BpfProgram),
+                                            ctypes.POINTER(_PcapPktHdr), ctypes.c_void_p]
+        lib.pcap_offline_filter.restype = ctypes.c_int
+        lib.bpf_image.argtypes = [ctypes.POINTER(_BpfInsn), ctypes.c_int]
+        lib.bpf_image.restype = ctypes.c_char_p
+        lib.pcap_lib_version.argtypes = []
+        lib.pcap_lib_version.restype = ctypes.c_char_p
+        self.lib = lib
+        # pcap_compile was not thread-safe before libpcap 1.8; one lock costs nothing here.
+        self.lock = threading.Lock()
+
+
+_LIBPCAP: _LibPcap | None = None
+
+
+def _libpcap() -> _LibPcap:
+    global _LIBPCAP
+    if _LIBPCAP is None:
+        _LIBPCAP = _LibPcap()
+    return _LIBPCAP
+
+
+def libpcap_version() -> str:
+    """libpcap's own version string, e.g. ``libpcap version 1.10.3 (with TPACKET_V3)``."""
+    return str(_libpcap().lib.pcap_lib_version().decode())
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """One classic BPF instruction (``struct sock_filter``)."""
+
+    code: int
+    jt: int
+    jf: int
+    k: int
+
+
+class FilterProgram:
+    """A compiled filter: its instructions, and the means to run them.
+
+    The instructions live in one ctypes array owned by this object, so running the filter
+    offline or attaching it builds nothing per call.
+    """
+
+    __slots__ = ("_header", "_insns", "_program", "expression", "instructions", "link", "snaplen")
+
+    def __init__(self, expression: str, link: LinkType, snaplen: int,
+                 instructions: tuple[Instruction, ...]) -> None:
+        self.expression = expression
+        self.link = link
+        self.snaplen = snaplen
+        self.instructions = instructions
+        self._insns = (_BpfInsn * len(instructions))(
+            *(_BpfInsn(i.code, i.jt, i.jf, i.k) for i in instructions))
+        self._program = _BpfProgram(len(instructions), self._insns)
+        self._header = _PcapPktHdr()
+
+    def __len__(self) -> int:
+        return len(self.instructions)
+
+    def __repr__(self) -> str:
+        return (f"FilterProgram({self.expression!r}, link={self.link.name}, "
+                f"{len(self.instructions)} instructions)")
+
+    def matches(self, data: bytes | bytearray | memoryview, orig_len: int | None = None) -> bool:
+        """Whether the filter accepts this frame (pcap_offline_filter(3PCAP)).
+
+        ``data`` is the captured bytes, ``orig_len`` the length on the wire (defaults to
+        ``len(data)``); the BPF program sees both, as the kernel would.
+        """
+        length = len(data)
+        self._header.caplen = length
+        self._header.len = length if orig_len is None else orig_len
+        if isinstance(data, bytes):
+            pointer: object = data
+        else:
+            try:
+                pointer = ctypes.addressof((ctypes.c_char * length).from_buffer(data))
+            except (TypeError, ValueError):  # read-only buffer: copy it once
+                pointer = bytes(data)
+        result: int = _libpcap().lib.pcap_offline_filter(ctypes.byref(self._program),
+                                                    ctypes.byref(self._header), pointer)
+        return result != 0
+
+    def sock_fprog(self) -> bytes:
+        """``struct sock_fprog`` for SO_ATTACH_FILTER: length, padding, pointer to our array.
+
+        The pointer is only valid while this object lives; the kernel copies the program
+        during setsockopt, so that is long enough.
+        """
+        return struct.pack("HxxxxxxP", len(self.instructions), ctypes.addressof(self._insns))
+
+    def dump(self) -> str:
+        """The program as ``tcpdump -d`` prints it (libpcap's bpf_image)."""
+        lib = _libpcap().lib
+        return "\n".join(lib.bpf_image(ctypes.byref(self._insns[n]), n).decode()
+                         for n in range(len(self.instructions)))
+
+
+def compile_filter(expression: str, link: LinkType = LinkType.ETHERNET, *,
+                   snaplen: int = DEFAULT_SNAPLEN, optimize: bool = True,
+                   netmask: int = PCAP_NETMASK_UNKNOWN) -> FilterProgram:
+    """Compile a tcpdump-syntax ``expression`` for frames of type ``link``.
+
+    An empty expression accepts everything (the program is ``ret #snaplen``).  A syntax or
+    semantic error raises :class:`FilterError` carrying libpcap's own message.
+    """
+    pcap = _libpcap()
+    with pcap.lock:
+        handle = pcap.lib.pcap_open_dead(link.dlt(), snaplen)
+        if not handle:
+            raise FilterError(f"libpcap cannot open a handle for link type {link.name}")
+        try:
+            return _compile_on(pcap, handle, expression, link=link, snaplen=snaplen,
+                               optimize=optimize, netmask=netmask)
+        finally:
+            pcap.lib.pcap_close(handle)
+
+
+def _compile_on(pcap: _LibPcap, handle: int, expression: str, *, link: LinkType, snaplen: int,
+                optimize: bool, netmask: int) -> FilterProgram:
+    program = _BpfProgram()
+    status = pcap.lib.pcap_compile(handle, ctypes.byref(program), expression.encode(),
+                                   int(optimize), netmask)
+    if status != 0:
+        message = pcap.lib.pcap_geterr(handle).decode(errors="replace")
+        raise FilterError(f"invalid filter {expression!r}: {message}")
+    try:
+        instructions = tuple(
+            Instruction(program.bf_insns[n].code, program.bf_insns[n].jt,
+                        program.bf_insns[n].jf, program.bf_insns[n].k)
+            for n in range(program.bf_len))
+    finally:
+        pcap.lib.pcap_freecode(ctypes.byref(program))
+    return FilterProgram(expression, link, snaplen, instructions)
+
+
+def attach_filter(sock: socket.socket, program: FilterProgram) -> None:
+    """Attach ``program`` to ``sock`` in the kernel (SO_ATTACH_FILTER)."""
+    if len(program) > BPF_MAXINSNS:
+        raise FilterError(f"filter {program.expression!r} compiles to {len(program)} "
+                          f"instructions; the kernel accepts at most {BPF_MAXINSNS}")
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, program.sock_fprog())
+    except OSError as exc:
+        raise FilterError(f"the kernel refused filter {program.expression!r}: "
+                          f"{exc.strerror}") from exc
+
+
+def detach_filter(sock: socket.socket) -> None:
+    """Remove the socket's filter (SO_DETACH_FILTER)."""
+    sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
