@@ -8,22 +8,24 @@ installed before the run starts, so a missing extra never costs a long measureme
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from wirekit.errors import UsageError, WirekitError
-from wirekit.monitor.rates import Interval, rates_of
+from wirekit.monitor.rates import Interval
 from wirekit.monitor.view import rate_of
 
 INSTALL_HINT = "pip install 'wirekit[plot]'"
 
-#: (axis title, counter suffix, scale, unit) of the three panels.
-PANELS: tuple[tuple[str, tuple[str, ...], float, str], ...] = (
-    ("throughput", ("bytes",), 1e6, "Mbit/s"),
-    ("packets", ("packets",), 1.0, "packets/s"),
-    ("errors and drops", ("errors", "dropped"), 1.0, "per second"),
+#: (axis title, counter suffixes, unit) of the three panels.
+PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("throughput", ("bytes",), "bit/s"),
+    ("packets", ("packets",), "packets/s"),
+    ("errors and drops", ("errors", "dropped"), "per second"),
 )
+_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 
 
 def require_matplotlib() -> None:
@@ -65,23 +67,41 @@ def write_plot(intervals: Sequence[Interval], path: Path, title: str = "wirekit 
 
 
 def _draw_panel(axis: Any, intervals: Sequence[Interval], names: list[str],
-                panel: tuple[str, tuple[str, ...], float, str]) -> None:
-    title, suffixes, scale, unit = panel
-    for name in names:
-        rows = rates_of(intervals, name)
-        times = [interval.elapsed for interval in intervals
-                 if any(row.name == name for row in interval.interfaces)]
-        for suffix in suffixes:
-            for direction in ("rx", "tx"):
-                values = [_scaled(rate_of(row, direction, suffix), scale) for row in rows]
-                label = f"{name} {direction.upper()}" + (f" {suffix}" if len(suffixes) > 1 else "")
-                axis.plot(times, values, label=label, marker=".", linewidth=1)
+                panel: tuple[str, tuple[str, ...], str]) -> None:
+    """One panel; each rate is a step over its interval (it is that interval's average)."""
+    title, suffixes, unit = panel
+    series = [(f"{name} {direction.upper()}" + (f" {suffix}" if len(suffixes) > 1 else ""),
+               *_series(intervals, name, direction, suffix))
+              for name in names for suffix in suffixes for direction in ("rx", "tx")]
+    peak = max((value for _, _, values in series for value in values if not math.isnan(value)),
+               default=0.0)
+    factor, prefix = next(((f, p) for f, p in _PREFIXES if peak >= f), (1.0, ""))
+    for label, times, values in series:
+        axis.plot(times, [value / factor for value in values], label=label,
+                  drawstyle="steps-pre", linewidth=1.2)
     axis.set_title(title, loc="left", fontsize="medium")
-    axis.set_ylabel(unit)
+    axis.set_ylabel(f"{prefix}{unit}")
+    axis.set_ylim(bottom=0)
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize="small", loc="upper right", ncols=2)
 
 
-def _scaled(value: float | None, scale: float) -> float:
-    """Missing rates (interface gone) become NaN: matplotlib leaves a gap there."""
-    return float("nan") if value is None else value / scale
+def _series(intervals: Sequence[Interval], name: str, direction: str, suffix: str
+            ) -> tuple[list[float], list[float]]:
+    """Times (interval ends, plus the first interval's start) and rates of one line.
+
+    Missing rates (interface gone, baseline after a re-creation) become NaN, which matplotlib
+    leaves as a gap.
+    """
+    times: list[float] = []
+    values: list[float] = []
+    for interval in intervals:
+        for row in interval.interfaces:
+            if row.name == name:
+                rate = rate_of(row, direction, suffix)
+                if not times:
+                    times.append(interval.elapsed - interval.seconds)
+                    values.append(float("nan") if rate is None else rate)
+                times.append(interval.elapsed)
+                values.append(float("nan") if rate is None else rate)
+    return times, values

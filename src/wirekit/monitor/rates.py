@@ -10,7 +10,7 @@ arithmetic") explains the rule and its limits.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -294,7 +294,3 @@ class RateCalculator:
             events.append(LinkEvent(EventKind.STATE, f"{before.operstate} -> {sample.operstate}"))
         return InterfaceRates(name, sample, change.delta, seconds, tuple(events))
 
-
-def rates_of(intervals: Sequence[Interval], name: str) -> list[InterfaceRates]:
-    """The rows of interface ``name`` across ``intervals`` (for plots and sparklines)."""
-    return [row for interval in intervals for row in interval.interfaces if row.name == name]

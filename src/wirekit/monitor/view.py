@@ -154,9 +154,9 @@ def render_summary(summary: Summary) -> RenderableType:
     """The traffic table, the link table and the events, as one renderable."""
     parts: list[RenderableType] = [Text(_headline(summary)), _traffic_table(summary),
                                    _link_table(summary)]
-    events = _events_table(summary)
-    if events is not None:
-        parts.append(events)
+    for optional in (_offload_table(summary), _events_table(summary)):
+        if optional is not None:
+            parts.append(optional)
     return Group(*parts)
 
 
@@ -166,10 +166,11 @@ def _headline(summary: Summary) -> str:
 
 
 def _traffic_table(summary: Summary) -> Table:
-    table = Table(title="traffic (averages over the time each interface was present; "
-                        "MB = 10^6 bytes)", title_justify="left", box=box.SIMPLE_HEAD)
-    for title in ("interface", "", "bytes", "packets", "avg MB/s", "avg bit/s", "avg pkt/s",
-                  "peak bit/s", "errors", "drops"):
+    table = Table(title="traffic: totals, and per-second averages over the time each "
+                        "interface was present (MB = 10^6 bytes)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for title in ("interface", "", "bytes", "packets", "MB/s", "bit/s", "pkt/s", "peak bit/s",
+                  "errors", "drops"):
         table.add_column(title, justify="left" if title in ("interface", "") else "right",
                          no_wrap=True)
     for item in summary.interfaces:
@@ -190,20 +191,37 @@ def _interface_label(item: InterfaceSummary) -> str:
 
 
 def _link_table(summary: Summary) -> Table:
-    table = Table(title="link (ethtool; offloads marked * are fixed by the driver)",
-                  title_justify="left", box=box.SIMPLE_HEAD)
-    for title in ("interface", "driver", "speed", "duplex", "MTU", "rings rx/tx (max)",
-                  "checksum", "segmentation", "rx hash"):
-        table.add_column(title, no_wrap=title not in ("checksum", "segmentation"))
+    table = Table(title="link (ethtool)", title_justify="left", box=box.SIMPLE_HEAD)
+    for title in ("interface", "driver", "speed", "duplex", "MTU", "rings rx/tx (max)"):
+        table.add_column(title, no_wrap=True)
     for item in summary.interfaces:
         facts = item.facts or LinkFacts()
         mtu = item.sample.mtu if item.sample and item.sample.mtu else None
         table.add_row(item.name, facts.driver or "—", _speed(facts), facts.duplex or "—",
-                      str(mtu) if mtu else "—", _rings(facts),
-                      _offloads(facts.offload_group("checksum")),
-                      _offloads(facts.offload_group("segmentation")),
-                      _offloads(facts.offload_group("receive-hash")))
+                      str(mtu) if mtu else "—", _rings(facts))
     return table
+
+
+#: Offload groups as the summary titles them.
+OFFLOAD_TITLES = {"checksum": "checksum", "segmentation": "segmentation",
+                  "receive-hash": "rx hash"}
+
+
+def _offload_table(summary: Summary) -> Table | None:
+    table = Table(title="offloads (* = fixed: the driver does not let it change)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    for title in ("interface", "offload", "on", "off"):
+        table.add_column(title, no_wrap=title in ("interface", "offload"))
+    for item in summary.interfaces:
+        facts = item.facts or LinkFacts()
+        groups = [(title, facts.offload_group(group)) for group, title in OFFLOAD_TITLES.items()]
+        groups = [(title, offloads) for title, offloads in groups if offloads]
+        for number, (title, offloads) in enumerate(groups):
+            table.add_row(item.name if number == 0 else "", title,
+                          _offload_names(offloads, enabled=True),
+                          _offload_names(offloads, enabled=False),
+                          end_section=number == len(groups) - 1)
+    return table if table.row_count else None
 
 
 def _speed(facts: LinkFacts) -> str:
@@ -217,7 +235,7 @@ def _rings(facts: LinkFacts) -> str:
     return f"{rings.rx}/{rings.tx} ({rings.rx_max}/{rings.tx_max})"
 
 
-#: Short names for the offload cells, as ``ethtool -k`` abbreviates them in conversation.
+#: Short names for the offload cells, as people say them (``ethtool -k`` long names in JSON).
 SHORT_OFFLOAD_NAMES = {
     "rx-checksum": "rx", "tx-checksum-ipv4": "tx-ipv4", "tx-checksum-ipv6": "tx-ipv6",
     "tx-checksum-ip-generic": "tx-generic", "tx-checksum-sctp": "tx-sctp",
@@ -227,13 +245,11 @@ SHORT_OFFLOAD_NAMES = {
 }
 
 
-def _offloads(offloads: Sequence[Offload]) -> Text:
-    """``tso on, lro off*`` (``*``: fixed); ``—`` when the kernel reported none of them."""
-    if not offloads:
-        return Text("—")
-    return Text(", ".join(f"{SHORT_OFFLOAD_NAMES.get(item.name, item.name)} "
-                          f"{'on' if item.enabled else 'off'}{'*' if item.fixed else ''}"
-                          for item in offloads))
+def _offload_names(offloads: Sequence[Offload], *, enabled: bool) -> Text:
+    """``tso, gso, lro*`` for the offloads in the given state (``*``: fixed)."""
+    return Text(", ".join(f"{SHORT_OFFLOAD_NAMES.get(item.name, item.name)}"
+                          f"{'*' if item.fixed else ''}"
+                          for item in offloads if item.enabled == enabled))
 
 
 def _events_table(summary: Summary) -> Table | None:
