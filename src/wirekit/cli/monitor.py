@@ -143,8 +143,8 @@ class _JsonStreamOutput(_Output):
     def started(self, session: MonitorSession, interval: float, duration: float | None,
                 count: int | None) -> None:
         print_json_line({"event": "start", "data": {
-            "interfaces": list(session.tracked), "interval_seconds": interval,
-            "duration": duration, "count": count}})
+            "time": session.started_at, "interfaces": list(session.tracked),
+            "interval_seconds": interval, "duration": duration, "count": count}})
 
     def interval(self, interval: Interval) -> None:
         print_json_line({"event": "interval", "data": interval.as_dict()})

@@ -205,7 +205,7 @@ class RateCalculator:
 
     def __init__(self, selection: Selection | None = None) -> None:
         self._selection = selection or Selection()
-        self._tracked: list[str] = list(self._selection.names)
+        self._tracked: list[str] = list(dict.fromkeys(self._selection.names))
         self._last: dict[str, InterfaceSample] = {}
         self._vanished: set[str] = set()
         self._first: Snapshot | None = None

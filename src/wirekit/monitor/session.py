@@ -122,6 +122,11 @@ class MonitorSession:
     def tracked(self) -> tuple[str, ...]:
         return self._calculator.tracked
 
+    @property
+    def started_at(self) -> float | None:
+        """Wall-clock time of the baseline dump (``None`` before :meth:`start`)."""
+        return None if self._first is None else self._first.wall
+
     def start(self) -> Snapshot:
         """Take the baseline dump; unknown named interfaces are an error listing the real ones."""
         snapshot = self._source.take()

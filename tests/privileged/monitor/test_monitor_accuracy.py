@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 
 from tests.integration.monitor.monitor_process import StreamedMonitor, interface
@@ -109,7 +110,7 @@ def test_exact_counts_on_a_private_loopback(netns: NetnsPair) -> None:
     )
     with StreamedMonitor(["lo", "-i", "0.2"], netns.prefix(netns.ns_a)) as monitor:
         monitor.started()
-        netns.run(netns.ns_a, "python3", "-c", sender, timeout=30)
+        netns.run(netns.ns_a, sys.executable, "-c", sender, timeout=30)
         lo = interface(monitor.stop()["data"], "lo")
     frame = UDP4_LOOPBACK_HEADERS + size
     for direction in ("tx", "rx"):

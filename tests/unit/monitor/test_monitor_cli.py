@@ -86,6 +86,7 @@ def test_json_stream_frames(scripted: None) -> None:
     assert events[0] == "start" and events[-1] == "end"
     assert 1 <= events.count("interval") <= 3 and set(events[1:-1]) == {"interval"}
     assert lines[0]["data"]["interfaces"] == ["lo", "veth0"]
+    assert lines[0]["data"]["time"] == pytest.approx(time.time(), abs=60)
     assert [line["data"]["interval"] for line in lines[1:-1]] == list(range(1, len(lines) - 1))
     assert lines[-1]["data"]["stopped_by"] == "duration"
     assert lines[-1]["data"]["duration"] >= 0.12

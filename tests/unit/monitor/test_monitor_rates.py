@@ -217,6 +217,12 @@ def test_named_selection_ignores_other_interfaces() -> None:
     assert [row.name for row in interval.interfaces] == ["eth0"]
 
 
+def test_a_name_given_twice_is_watched_once() -> None:
+    calc = RateCalculator(Selection(("eth0", "eth0")))
+    calc.baseline(snap(0.0, sample("eth0", 2)))
+    assert [row.name for row in calc.feed(snap(1.0, sample("eth0", 2))).interfaces] == ["eth0"]
+
+
 def test_selection_missing_names() -> None:
     selection = Selection(("eth0", "nope"))
     assert selection.missing(snap(0.0, sample("eth0"))) == ("nope",)
