@@ -154,10 +154,29 @@ def render_summary(summary: Summary) -> RenderableType:
     """The traffic table, the link table and the events, as one renderable."""
     parts: list[RenderableType] = [Text(_headline(summary)), _traffic_table(summary),
                                    _link_table(summary)]
-    for optional in (_offload_table(summary), _events_table(summary)):
+    for optional in (_other_counters(summary), _offload_table(summary), _events_table(summary)):
         if optional is not None:
             parts.append(optional)
     return Group(*parts)
+
+
+#: Counters shown in the traffic table; the other 15 (multicast, collisions, the detailed
+#: rx/tx error kinds) are listed only when they moved.
+_MAIN_COUNTERS = frozenset(f"{direction}_{name}" for direction in ("rx", "tx")
+                           for name in ("bytes", "packets", "errors", "dropped"))
+
+
+def _other_counters(summary: Summary) -> Text | None:
+    """``veth0: multicast 12, rx_crc_errors 3`` for the detail counters that moved."""
+    lines = []
+    for item in summary.interfaces:
+        moved = [f"{name} {value:,}" for name, value in item.totals.as_dict().items()
+                 if value and name not in _MAIN_COUNTERS]
+        if moved:
+            lines.append(f"  {item.name}: {', '.join(moved)}")
+    if not lines:
+        return None
+    return Text("other counters over the run:\n" + "\n".join(lines) + "\n")
 
 
 def _headline(summary: Summary) -> str:

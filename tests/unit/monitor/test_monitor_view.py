@@ -50,9 +50,11 @@ def test_spark_width_follows_the_terminal() -> None:
 def _intervals() -> tuple[RateCalculator, Interval, Interval]:
     calc = RateCalculator()
     calc.baseline(snap(0.0, sample("veth0", 5, rx_bytes=0), sample("veth1", 6)))
-    first = calc.feed(snap(1.0, sample("veth0", 5, rx_bytes=125_000_000, rx_packets=90_000),
+    first = calc.feed(snap(1.0, sample("veth0", 5, rx_bytes=125_000_000, rx_packets=90_000,
+                                       rx_crc_errors=3, multicast=1200),
                            sample("veth1", 6)))
-    second = calc.feed(snap(2.0, sample("veth0", 5, rx_bytes=250_000_000, rx_packets=180_000)))
+    second = calc.feed(snap(2.0, sample("veth0", 5, rx_bytes=250_000_000, rx_packets=180_000,
+                                        rx_crc_errors=3, multicast=1200)))
     return calc, first, second
 
 
@@ -105,6 +107,7 @@ def test_summary_render_has_traffic_link_and_events() -> None:
     offloads = next(line for line in text.splitlines() if "segmentation" in line).split()
     assert offloads[-2:] == ["gro", "lro*"]  # on: gro; off: lro, fixed (* is not rich markup)
     assert "vanished: ifindex 6" in text
+    assert "veth0: multicast 1,200, rx_crc_errors 3" in text  # detail counters that moved
 
 
 class _Message(dict):  # type: ignore[type-arg]
