@@ -137,7 +137,7 @@ def hugepage_pools(host: Host) -> tuple[HugepagePool, ...]:
         if size.isdigit():
             pools.append(HugepagePool(int(size), _int(host, f"{base}/nr_hugepages"),
                                       _int(host, f"{base}/free_hugepages")))
-    return tuple(pools)
+    return tuple(sorted(pools, key=lambda pool: pool.size_kb))
 
 
 def hugetlbfs_mounts(host: Host) -> tuple[str, ...]:

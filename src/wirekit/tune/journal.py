@@ -52,12 +52,12 @@ class Journal:
     created: float = field(default_factory=time.time)
     entries: list[Entry] = field(default_factory=list)
 
-    def keys(self) -> set[str]:
+    def target_keys(self) -> set[str]:
         return {entry.target.key for entry in self.entries}
 
     def add(self, target: Target, original: str) -> bool:
         """Record ``original`` unless the target is already journaled; True if added."""
-        if target.key in self.keys():
+        if target.key in self.target_keys():
             return False
         self.entries.append(Entry(target, original))
         return True
