@@ -45,7 +45,7 @@ def _system_options(function: F) -> F:
     function = click.option("--json", "as_json", is_flag=True,
                             help="Print one JSON object instead of the table.")(function)
     function = click.option(
-        "--state-dir", type=click.Path(file_okay=False, path_type=Path),
+        "--state-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
         envvar="WIREKIT_STATE_DIR",
         help="Where the journal lives (default /run/wirekit; env WIREKIT_STATE_DIR).")(function)
     return click.option(

@@ -66,21 +66,44 @@ def apply(host: Host, profile: Profile, *, iface: str | None = None, scope: str 
           dry_run: bool = False, journal_file: Path | None = None) -> ChangeReport:
     """Bring every setting of ``profile`` to its value, journaling first."""
     found = inspect(host, profile, iface=iface, scope=scope, everything=False)
-    ordered: list[ItemResult | _Change] = []
+    ordered: list[tuple[_Observed | None, ItemResult | _Change]] = []
     for setting, wanted, observed, problem in found.rows:
         if problem is not None:
-            ordered.append(ItemResult(setting.name, setting.name, _outcome(problem),
-                                      wanted=wanted, reason=problem.reason))
-        ordered += [planned for planned in map(_plan, observed) if planned is not None]
-    changes = [item for item in ordered if isinstance(item, _Change)]
+            ordered.append((None, ItemResult(setting.name, setting.name, _outcome(problem),
+                                             wanted=wanted, reason=problem.reason)))
+        for seen in observed:
+            planned = _plan(seen)
+            if planned is not None:
+                ordered.append((seen, planned))
+    changes = [item for _, item in ordered if isinstance(item, _Change)]
     path = journal_file or journals.journal_path(host)
     if dry_run or not changes:
-        items = [_planned(i) if isinstance(i, _Change) else i for i in ordered]
+        items = [_planned(i) if isinstance(i, _Change) else i for _, i in ordered]
         return _report("apply", found, dry_run, str(path) if changes else None, items)
     _journal_first(host, profile, iface, path, changes)
-    items = [_write(host, i) if isinstance(i, _Change) else i for i in ordered]
-    _prune(host, journals.load(path), path)
-    return _report("apply", found, dry_run, str(path), items)
+    written = [(seen, _write(host, i) if isinstance(i, _Change) else i) for seen, i in ordered]
+    items = [_still_holds(host, seen, item) for seen, item in written]
+    kept = _prune(host, journals.load(path), path)
+    return _report("apply", found, dry_run, str(path) if kept else None, items)
+
+
+def _still_holds(host: Host, seen: _Observed | None, item: ItemResult) -> ItemResult:
+    """Re-read a satisfied item after every write: a later change may have undone it (TX
+    checksums off switch TSO off in the kernel, whatever the profile says about TSO)."""
+    if seen is None or item.outcome not in (Outcome.APPLIED, Outcome.ALREADY_OK):
+        return item
+    target, wanted = seen.resolved.target, seen.resolved.wanted
+    try:
+        raw = target.read(host)
+    except TargetProblem as problem:
+        return ItemResult(item.setting, item.key, _outcome(problem), before=item.before,
+                          wanted=item.wanted, reason=problem.reason)
+    if wanted is None or target.satisfied(raw, wanted):
+        return item
+    return ItemResult(item.setting, item.key, Outcome.FAILED, before=item.before,
+                      after=target.display(raw), wanted=item.wanted,
+                      reason="undone by another change of this profile (a kernel dependency "
+                             "between settings)")
 
 
 def _planned(change: _Change) -> ItemResult:
@@ -144,10 +167,10 @@ def _write(host: Host, change: _Change) -> ItemResult:
                       reason=f"the kernel kept {target.display(raw)!r}")
 
 
-def _prune(host: Host, journal: journals.Journal | None, path: Path) -> None:
+def _prune(host: Host, journal: journals.Journal | None, path: Path) -> bool:
     """Keep only entries whose value really changed; remove the journal if none did."""
     if journal is None:
-        return
+        return False
     kept = []
     for entry in journal.entries:
         try:
@@ -162,6 +185,7 @@ def _prune(host: Host, journal: journals.Journal | None, path: Path) -> None:
         journals.save(journal, path)
     else:
         journals.remove(path)
+    return bool(kept)
 
 
 def revert(host: Host, *, dry_run: bool = False,

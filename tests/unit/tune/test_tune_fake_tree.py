@@ -218,6 +218,15 @@ def test_dependent_offloads_are_journaled_and_restored(tmp_path: Path, host: Hos
     assert _ethtool_state(ethtool) == before
 
 
+def test_a_setting_undone_by_a_later_one_is_reported(tmp_path: Path, host: Host) -> None:
+    body = '[iface]\noffload.tso = "on"\noffload.tx = "off"\n'
+    report = apply(host, load_profile(_profile(tmp_path, body)), iface=IFACE)
+    outcomes = {item.key: (item.outcome, item.reason) for item in report.items}
+    assert outcomes["iface.offload.tx[eth9]"][0] is Outcome.APPLIED
+    assert outcomes["iface.offload.tso[eth9]"][0] is Outcome.FAILED
+    assert "undone by another change" in outcomes["iface.offload.tso[eth9]"][1]
+
+
 def test_fixed_offload_is_unsupported(tmp_path: Path, host: Host) -> None:
     report = apply(host, load_profile(_profile(tmp_path, '[iface]\noffload.lro = "on"\n')),
                    iface=IFACE)
