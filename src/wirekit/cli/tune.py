@@ -135,8 +135,13 @@ def _print_show(report: ShowReport) -> None:
     console.print(f"[bold]profile[/] {escape(report.profile)}   [bold]interface[/] "
                   f"{escape(report.iface or '-')}   [bold]scope[/] {report.scope} "
                   f"({escape(report.namespace)})")
-    table = Table("setting / why it matters", "current", "profile", "status",
-                  header_style="bold", show_lines=False, expand=False)
+    table = Table(header_style="bold", show_lines=False, expand=False)
+    longest = max((len(row.name) for row in report.settings), default=20)
+    # The name never wraps; values wrap at spaces (vectors); why and reason go under the name.
+    table.add_column("setting / why it matters", min_width=max(longest, 24))
+    table.add_column("current", max_width=20)
+    table.add_column("profile", max_width=22)
+    table.add_column("status", no_wrap=True)
     section = ""
     for row in report.settings:
         if row.section != section:
@@ -150,13 +155,12 @@ def _print_show(report: ShowReport) -> None:
 
 def _show_cells(row: SettingState) -> tuple[str, str, str, str]:
     style = STATUS_STYLE[row.status]
-    status = f"[{style}]{row.status.value}[/]"
+    name = f"{escape(row.name)}\n[dim]{escape(row.why)}[/]"
     if row.reason:
-        status += f"\n[dim]{escape(row.reason)}[/]"
+        name += f"\n[{style}]{escape(row.reason)}[/]"
     notes = sorted({t.note for t in row.targets if t.note and t.note != "spread"})
     profile = escape(row.profile_value or "-") + "".join(f"\n[dim]{escape(n)}[/]" for n in notes)
-    return (f"{escape(row.name)}\n[dim]{escape(row.why)}[/]", escape(row.current or "-"),
-            profile, status)
+    return name, escape(row.current or "-"), profile, f"[{style}]{row.status.value}[/]"
 
 
 def _print_skipped(skipped: tuple[tuple[str, str], ...]) -> None:
@@ -315,5 +319,8 @@ def _print_verify(name: str, report: ShowReport, mismatches: list[SettingState])
                       f"{escape(row.name)}: {escape(detail)}", soft_wrap=True)
     _print_skipped(report.skipped)
     if not mismatches:
-        console.print(f"Verification succeeded: {len(report.settings)} settings match the "
-                      f"profile {escape(name)}.", soft_wrap=True)
+        matching = sum(row.status is Status.OK for row in report.settings)
+        ignored = len(report.settings) - matching
+        console.print(f"Verification succeeded: {matching} settings match the profile "
+                      f"{escape(name)}" + (f" ({ignored} unsupported or unreadable here, ignored)"
+                                           if ignored else "") + ".", soft_wrap=True)

@@ -8,9 +8,10 @@ can use: it restores what differs and calls the rest already-ok.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from wirekit.tune import irq
 from wirekit.tune import journal as journals
 from wirekit.tune.catalog import offload_targets
 from wirekit.tune.engine import (
@@ -84,7 +85,16 @@ def apply(host: Host, profile: Profile, *, iface: str | None = None, scope: str 
     written = [(seen, _write(host, i) if isinstance(i, _Change) else i) for seen, i in ordered]
     items = [_still_holds(host, seen, item) for seen, item in written]
     kept = _prune(host, journals.load(path), path)
-    return _report("apply", found, dry_run, str(path) if kept else None, items)
+    report = _report("apply", found, dry_run, str(path) if kept else None, items)
+    return replace(report, notes=_irq_notes(host, items))
+
+
+def _irq_notes(host: Host, items: list[ItemResult]) -> tuple[str, ...]:
+    moved = any(i.setting == "iface.irq_affinity" and i.outcome is Outcome.APPLIED for i in items)
+    if moved and irq.irqbalance_running(host):
+        return ("irqbalance is running and may move these IRQs again: stop it, or ban them "
+                "with IRQBALANCE_BANNED_CPULIST",)
+    return ()
 
 
 def _still_holds(host: Host, seen: _Observed | None, item: ItemResult) -> ItemResult:

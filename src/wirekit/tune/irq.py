@@ -93,3 +93,15 @@ def candidate_cpus(host: Host, iface: str) -> list[int]:
 def spread(irqs: list[int], cpus: list[int]) -> dict[int, str]:
     """IRQ -> cpulist: one CPU per queue, round robin."""
     return {irq: format_cpulist({cpus[index % len(cpus)]}) for index, irq in enumerate(irqs)}
+
+
+def irqbalance_running(host: Host) -> bool:
+    """True when an ``irqbalance`` daemon runs: it would move spread IRQs again."""
+    for name in host.listdir("proc"):
+        if name.isdigit():
+            try:
+                if host.read(f"proc/{name}/comm").strip() == "irqbalance":
+                    return True
+            except TargetProblem:
+                continue
+    return False

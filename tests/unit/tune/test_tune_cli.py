@@ -40,7 +40,7 @@ def test_show_table_has_the_why_line(tree: Path, capsys: pytest.CaptureFixture[s
     code, out, _ = _run(capsys, "tune", "show", "--root", str(tree), "-p", "latency")
     assert code == 0
     assert "net.core.busy_poll" in out
-    assert "spin on the device" in out       # why it matters
+    assert "poll()/select()" in out       # the first words of why it matters
     assert "skipped (needs --iface)" in out
 
 

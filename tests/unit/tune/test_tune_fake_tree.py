@@ -137,6 +137,13 @@ def _offload_keys() -> list[OffloadTarget]:
     return [t for t in offload_targets(IFACE) if isinstance(t, OffloadTarget)]
 
 
+def test_spread_warns_when_irqbalance_would_undo_it(tree: Path, host: Host) -> None:
+    (tree / "proc/812").mkdir()
+    (tree / "proc/812/comm").write_text("irqbalance\n")
+    report = apply(host, load_profile("throughput"), iface=IFACE)
+    assert report.notes and report.notes[0].startswith("irqbalance is running")
+
+
 def test_apply_is_idempotent(tree: Path, host: Host, ethtool: FakeEthtool) -> None:
     apply(host, load_profile("throughput"), iface=IFACE)
     after_first, journal_first = snapshot(tree), journal_path(host).read_bytes()
