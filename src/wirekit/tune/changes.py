@@ -16,9 +16,10 @@ from wirekit.tune import journal as journals
 from wirekit.tune.catalog import offload_targets
 from wirekit.tune.engine import (
     ChangeReport,
+    Inspection,
     ItemResult,
+    Observed,
     Outcome,
-    _Observed,
     inspect,
 )
 from wirekit.tune.host import Host, TargetProblem, Unsupported
@@ -31,7 +32,7 @@ REVERT_PASSES = 2
 
 @dataclass
 class _Change:
-    seen: _Observed
+    seen: Observed
     before: str
     after: str
 
@@ -40,7 +41,7 @@ def _outcome(problem: TargetProblem) -> Outcome:
     return Outcome.UNSUPPORTED if problem.status == "unsupported" else Outcome.FAILED
 
 
-def _plan(seen: _Observed) -> ItemResult | _Change | None:
+def _plan(seen: Observed) -> ItemResult | _Change | None:
     """None: nothing wanted; ItemResult: settled without writing; _Change: to write."""
     target, wanted = seen.resolved.target, seen.resolved.wanted
     name = seen.setting.name
@@ -67,7 +68,7 @@ def apply(host: Host, profile: Profile, *, iface: str | None = None, scope: str 
           dry_run: bool = False, journal_file: Path | None = None) -> ChangeReport:
     """Bring every setting of ``profile`` to its value, journaling first."""
     found = inspect(host, profile, iface=iface, scope=scope, everything=False)
-    ordered: list[tuple[_Observed | None, ItemResult | _Change]] = []
+    ordered: list[tuple[Observed | None, ItemResult | _Change]] = []
     for setting, wanted, observed, problem in found.rows:
         if problem is not None:
             ordered.append((None, ItemResult(setting.name, setting.name, _outcome(problem),
@@ -97,7 +98,7 @@ def _irq_notes(host: Host, items: list[ItemResult]) -> tuple[str, ...]:
     return ()
 
 
-def _still_holds(host: Host, seen: _Observed | None, item: ItemResult) -> ItemResult:
+def _still_holds(host: Host, seen: Observed | None, item: ItemResult) -> ItemResult:
     """Re-read a satisfied item after every write: a later change may have undone it (TX
     checksums off switch TSO off in the kernel, whatever the profile says about TSO)."""
     if seen is None or item.outcome not in (Outcome.APPLIED, Outcome.ALREADY_OK):
@@ -123,12 +124,10 @@ def _planned(change: _Change) -> ItemResult:
                       wanted=str(change.seen.resolved.wanted))
 
 
-def _report(action: str, found: object, dry_run: bool, journal: str | None,
+def _report(action: str, found: Inspection, dry_run: bool, journal: str | None,
             items: list[ItemResult]) -> ChangeReport:
-    profile = getattr(found, "profile", "")
-    return ChangeReport(action, profile, getattr(found, "iface", None),
-                        getattr(found, "scope", "all"), dry_run, journal, tuple(items),
-                        tuple(getattr(found, "skipped", ())))
+    return ChangeReport(action, found.profile, found.iface, found.scope, dry_run, journal,
+                        tuple(items), tuple(found.skipped))
 
 
 def _journal_first(host: Host, profile: Profile, iface: str | None, path: Path,

@@ -27,6 +27,7 @@ from wirekit.tune.catalog import (
 )
 from wirekit.tune.host import Host, TargetProblem
 from wirekit.tune.profiles import Profile
+from wirekit.tune.values import Requirement
 
 
 class Status(enum.StrEnum):
@@ -128,7 +129,7 @@ class ChangeReport:
 
 
 @dataclass
-class _Observed:
+class Observed:
     """Internal: a resolved target with the raw value read (or the problem reading it)."""
 
     setting: Setting
@@ -139,12 +140,12 @@ class _Observed:
 
 
 @dataclass
-class _Inspection:
+class Inspection:
     profile: str
     iface: str | None
     scope: str
     namespace: str
-    rows: list[tuple[Setting, str | None, list[_Observed], TargetProblem | None]]
+    rows: list[tuple[Setting, str | None, list[Observed], TargetProblem | None]]
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -179,12 +180,12 @@ def _check_iface(host: Host, iface: str | None) -> None:
 
 
 def inspect(host: Host, profile: Profile, *, iface: str | None = None, scope: str = "auto",
-            everything: bool = True) -> _Inspection:
+            everything: bool = True) -> Inspection:
     """Read every target of every setting (all catalogue settings with ``everything``)."""
     _check_iface(host, iface)
     scope, label = effective_scope(host, scope)
     ctx = Context(host, iface)
-    result = _Inspection(profile.name, iface, scope, label, [])
+    result = Inspection(profile.name, iface, scope, label, [])
     for setting in _settings_for(profile, everything):
         wanted = profile.get(setting.name)
         if not _in_scope(setting, scope):
@@ -196,8 +197,8 @@ def inspect(host: Host, profile: Profile, *, iface: str | None = None, scope: st
     return result
 
 
-def _observe(ctx: Context, setting: Setting, wanted: Any) -> tuple[
-        Setting, str | None, list[_Observed], TargetProblem | None]:
+def _observe(ctx: Context, setting: Setting, wanted: Requirement | None) -> tuple[
+        Setting, str | None, list[Observed], TargetProblem | None]:
     try:
         resolved = setting.expand(ctx, wanted)
     except TargetProblem as problem:
@@ -207,13 +208,13 @@ def _observe(ctx: Context, setting: Setting, wanted: Any) -> tuple[
         try:
             raw = item.target.read(ctx.host)
             locked = item.target.locked(ctx.host, raw) if item.wanted is not None else None
-            observed.append(_Observed(setting, item, raw=raw, locked=locked))
+            observed.append(Observed(setting, item, raw=raw, locked=locked))
         except TargetProblem as problem:
-            observed.append(_Observed(setting, item, problem=problem))
+            observed.append(Observed(setting, item, problem=problem))
     return setting, str(wanted) if wanted else None, observed, None
 
 
-def _target_state(seen: _Observed) -> TargetState:
+def _target_state(seen: Observed) -> TargetState:
     target, wanted = seen.resolved.target, seen.resolved.wanted
     wanted_text = str(wanted) if wanted else None
     note = seen.resolved.note
@@ -235,7 +236,7 @@ def _target_state(seen: _Observed) -> TargetState:
 _SEVERITY = (Status.DIFFERS, Status.UNREADABLE, Status.UNSUPPORTED, Status.OK, Status.UNSET)
 
 
-def _setting_state(setting: Setting, wanted: str | None, observed: list[_Observed],
+def _setting_state(setting: Setting, wanted: str | None, observed: list[Observed],
                    problem: TargetProblem | None) -> SettingState:
     if problem is not None:
         status = Status.UNREADABLE if problem.status == "unreadable" else Status.UNSUPPORTED
