@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wirekit.link.ethtool import Channels, EthtoolRequestError, Feature, Rings
 from wirekit.tune import Host, Roots
+from wirekit.tune.host import Unsupported
 
 #: File contents of the fake tree, relative to its root (what a 4-CPU host might show).
 FILES: dict[str, str] = {
@@ -177,15 +178,22 @@ class FakeEthtool:
 
     def _check(self, ifname: str, what: str) -> None:
         self.calls.append(what)
-        if ifname != "eth9":
-            raise EthtoolRequestError(f"no {ifname}", errno_code=errno.ENODEV)
+        self._exists(ifname)
         if self.refuse is not None:
             raise EthtoolRequestError(f"{what}: refused", errno_code=self.refuse)
 
+    @staticmethod
+    def _exists(ifname: str) -> None:
+        """Like LiveEthtool: a missing interface is unsupported (ENODEV)."""
+        if ifname != "eth9":
+            raise Unsupported(f"ENODEV: no interface {ifname} here")
+
     def driver(self, ifname: str) -> str | None:
-        return "fake" if ifname == "eth9" else None
+        self._exists(ifname)
+        return "fake"
 
     def rings(self, ifname: str) -> Rings | None:
+        self._exists(ifname)
         return self.rings_state
 
     def set_rings(self, ifname: str, *, rx: int | None = None, tx: int | None = None) -> None:
@@ -197,6 +205,7 @@ class FakeEthtool:
                 self.rings_state = dataclasses.replace(self.rings_state, **{name: value})
 
     def channels(self, ifname: str) -> Channels | None:
+        self._exists(ifname)
         return self.channels_state
 
     def set_channels(self, ifname: str, *, rx: int | None = None, tx: int | None = None,
@@ -206,6 +215,7 @@ class FakeEthtool:
             self.channels_state = dataclasses.replace(self.channels_state, combined=combined)
 
     def coalesce(self, ifname: str) -> dict[str, int] | None:
+        self._exists(ifname)
         return dict(self.coalesce_state)
 
     def set_coalesce(self, ifname: str, values: dict[str, int]) -> None:
@@ -223,6 +233,7 @@ class FakeEthtool:
         return active
 
     def features(self, ifname: str) -> dict[str, Feature] | None:
+        self._exists(ifname)
         return {name: Feature(name, enabled, name not in self.fixed)
                 for name, enabled in self._active().items()}
 

@@ -18,11 +18,12 @@ import ctypes
 import ctypes.util
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from wirekit.errors import TuningError
+from wirekit.errors import InterfaceError, TuningError
 from wirekit.link import ethtool as live_ethtool
 
 
@@ -131,36 +132,54 @@ class EthtoolBackend(Protocol):
 
 
 class LiveEthtool:
-    """The running kernel's ethtool, through pyroute2 and SIOCETHTOOL (never the program)."""
+    """The running kernel's ethtool, through pyroute2 and SIOCETHTOOL (never the program).
+
+    An interface that has gone (its namespace deleted since apply) is *unsupported*, so a
+    revert reports it instead of stopping; refusals keep their errno (EthtoolRequestError).
+    """
 
     def driver(self, ifname: str) -> str | None:
-        info = live_ethtool.driver_info(ifname)
+        info = _present(ifname, lambda: live_ethtool.driver_info(ifname))
         return info.driver if info else None
 
     def rings(self, ifname: str) -> live_ethtool.Rings | None:
-        return live_ethtool.rings(ifname)
+        return _present(ifname, lambda: live_ethtool.rings(ifname))
 
     def set_rings(self, ifname: str, *, rx: int | None = None, tx: int | None = None) -> None:
-        live_ethtool.set_rings(ifname, rx=rx, tx=tx)
+        _present(ifname, lambda: live_ethtool.set_rings(ifname, rx=rx, tx=tx))
 
     def channels(self, ifname: str) -> live_ethtool.Channels | None:
-        return live_ethtool.channels(ifname)
+        return _present(ifname, lambda: live_ethtool.channels(ifname))
 
     def set_channels(self, ifname: str, *, rx: int | None = None, tx: int | None = None,
                      combined: int | None = None) -> None:
-        live_ethtool.set_channels(ifname, rx=rx, tx=tx, combined=combined)
+        _present(ifname, lambda: live_ethtool.set_channels(ifname, rx=rx, tx=tx,
+                                                           combined=combined))
 
     def coalesce(self, ifname: str) -> dict[str, int] | None:
-        return live_ethtool.coalesce(ifname)
+        return _present(ifname, lambda: live_ethtool.coalesce(ifname))
 
     def set_coalesce(self, ifname: str, values: dict[str, int]) -> None:
-        live_ethtool.set_coalesce(ifname, values)
+        _present(ifname, lambda: live_ethtool.set_coalesce(ifname, values))
 
     def features(self, ifname: str) -> dict[str, live_ethtool.Feature] | None:
-        return live_ethtool.features(ifname)
+        return _present(ifname, lambda: live_ethtool.features(ifname))
 
     def set_features(self, ifname: str, wanted: dict[str, bool]) -> None:
-        live_ethtool.set_features(ifname, wanted)
+        _present(ifname, lambda: live_ethtool.set_features(ifname, wanted))
+
+
+T = TypeVar("T")
+
+
+def _present(ifname: str, call: Callable[[], T]) -> T:
+    """Run an ethtool call; a missing interface becomes Unsupported (ENODEV)."""
+    try:
+        return call()
+    except live_ethtool.EthtoolRequestError:
+        raise
+    except InterfaceError as exc:
+        raise Unsupported(reason_for(errno.ENODEV, f"no interface {ifname} here")) from exc
 
 
 class NoEthtool:

@@ -310,6 +310,22 @@ def test_revert_without_journal_is_a_no_op(host: Host) -> None:
     assert report.items == () and "nothing to revert" in report.notes[0]
 
 
+def test_revert_drops_entries_whose_interface_is_gone(tree: Path, host: Host) -> None:
+    apply(host, load_profile("capture"), iface=IFACE)
+    path = journal_path(host)
+    document = json.loads(path.read_text())
+    for entry in document["entries"]:
+        if "iface" in entry["target"]:
+            entry["target"]["iface"] = "eth8"           # as if its namespace were deleted
+    path.write_text(json.dumps(document))
+    report = revert(host)
+    gone = [item for item in report.items if item.key.startswith("iface.")]
+    assert gone and {item.outcome for item in gone} == {Outcome.UNSUPPORTED}
+    assert gone[0].reason == "ENODEV: no interface eth8 here"
+    assert _file(tree, "proc/sys/net/core/rmem_max") == "212992\n"   # the rest was restored
+    assert not path.exists()
+
+
 def test_damaged_journal_is_refused_clearly(host: Host) -> None:
     path = journal_path(host)
     path.parent.mkdir(parents=True)
