@@ -39,6 +39,8 @@ class FrameBlock(Protocol):
 
     def frames(self) -> Iterator[tuple[int, memoryview, int]]: ...
 
+    def deliver(self, write: Callable[[memoryview, int, int], object], allowed: int) -> int: ...
+
     def release(self) -> None: ...
 
 
@@ -136,20 +138,14 @@ class CaptureResult:
                 " dropped by kernel"]
 
 
-def _deliver(source: FrameSource, sinks: Sequence[Sink], block_frames: Iterator[
-        tuple[int, memoryview, int]], allowed: int) -> int:
+def _deliver(source: FrameSource, sinks: Sequence[Sink], block: FrameBlock,
+             allowed: int) -> int:
     """Hand up to ``allowed`` frames of one block to the sinks; return how many went."""
     user_filter = source.user_filter
-    delivered = 0
     if len(sinks) == 1 and user_filter is None:
-        write = sinks[0].write  # the hot path: one sink, kernel filter only
-        for timestamp, data, length in block_frames:
-            if delivered == allowed:
-                break
-            write(data, timestamp, length)
-            delivered += 1
-        return delivered
-    for timestamp, data, length in block_frames:
+        return block.deliver(sinks[0].write, allowed)  # the hot path: one sink, kernel filter
+    delivered = 0
+    for timestamp, data, length in block.frames():
         if delivered == allowed:
             break
         if user_filter is not None and not user_filter.matches(data, length):
@@ -169,6 +165,8 @@ def run_capture(source: FrameSource, sinks: Sequence[Sink], stop: StopFlag, *,
     while not stop:
         block = source.next_block(POLL_TIMEOUT_MS)
         if block is None:
+            if _spent(budget):  # another fanout worker used up the shared count
+                stop.set("count")
             continue
         if block.count == 0:
             block.release()
@@ -178,7 +176,7 @@ def run_capture(source: FrameSource, sinks: Sequence[Sink], stop: StopFlag, *,
             if allowed == 0:
                 stop.set("count")
                 break
-            delivered = _deliver(source, sinks, block.frames(), allowed)
+            delivered = _deliver(source, sinks, block, allowed)
             budget.give_back(allowed - delivered)
             captured += delivered
         finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from wirekit.errors import UsageError
 from wirekit.link import afpacket
 from wirekit.link.afpacket import PacketStatistics
-from wirekit.link.bpf import FilterProgram, attach_filter, compile_filter
+from wirekit.link.bpf import FilterProgram, attach_filter, compile_filter, for_cooked_socket
 from wirekit.link.interfaces import (
     ARPHRD_ETHER,
     ARPHRD_LOOPBACK,
@@ -97,8 +97,7 @@ class LiveSource:
         self.options = options
         self.device = device or resolve_device(options.interface)
         self.link = self.device.link
-        kernel_expression, self.user_filter = self._filters()
-        self.program = compile_filter(kernel_expression, self.link, snaplen=options.snaplen)
+        self.program, self.user_filter = self._filters()
         self._stats = PacketStatistics()
         kind = socket.SOCK_DGRAM if self.device.cooked else socket.SOCK_RAW
         self.sock = afpacket.open_packet_socket(
@@ -109,11 +108,17 @@ class LiveSource:
             self.sock.close()
             raise
 
-    def _filters(self) -> tuple[str, FilterProgram | None]:
-        expression = self.options.expression
-        if expression and _needs_user_space(expression):
-            return "", compile_filter(expression, self.link, snaplen=self.options.snaplen)
-        return expression, None
+    def _filters(self) -> tuple[FilterProgram, FilterProgram | None]:
+        """(program for the kernel, program for user space or None)."""
+        snaplen = self.options.snaplen
+        wanted = compile_filter(self.options.expression, self.link, snaplen=snaplen)
+        accept_all = compile_filter("", self.link, snaplen=snaplen)
+        if self.options.expression and _needs_user_space(self.options.expression):
+            return accept_all, wanted
+        if self.device.cooked:
+            kernel = for_cooked_socket(wanted)
+            return (accept_all, wanted) if kernel is None else (kernel, None)
+        return wanted, None
 
     def _set_up(self, fanout_group: int | None) -> RxRing:
         attach_filter(self.sock, self.program)

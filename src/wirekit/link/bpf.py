@@ -212,6 +212,46 @@ def _compile_on(pcap: _LibPcap, handle: int, expression: str, *, link: LinkType,
     return FilterProgram(expression, link, snaplen, instructions)
 
 
+#: Classic BPF opcode fields (linux/bpf_common.h).
+BPF_LD, BPF_LDX = 0x00, 0x01
+BPF_ABS, BPF_IND, BPF_MSH = 0x20, 0x40, 0xA0
+#: Where the kernel's ancillary loads live (linux/filter.h): SKF_AD_OFF is -0x1000.
+SKF_AD_OFF = 0xFFFFF000
+SKF_AD_PROTOCOL, SKF_AD_PKTTYPE, SKF_AD_IFINDEX, SKF_AD_HATYPE = 0, 4, 8, 28
+SLL2_HEADER_LEN = 20
+#: SLL2 header fields the kernel can answer from the skb (offset -> ancillary load).
+_SLL2_FIELDS = {0: SKF_AD_PROTOCOL, 4: SKF_AD_IFINDEX, 8: SKF_AD_HATYPE, 10: SKF_AD_PKTTYPE}
+
+
+def for_cooked_socket(program: FilterProgram) -> FilterProgram | None:
+    """The program rewritten for a SOCK_DGRAM socket, or None if only user space can run it.
+
+    A program compiled for LINUX_SLL2 expects the 20-byte cooked header in front of the
+    packet, but on a SOCK_DGRAM packet socket the kernel runs the filter on the bare network
+    header, and the cooked header does not exist yet.  So every load past the header moves 20
+    bytes down, and loads of header fields the kernel knows become ancillary loads (protocol,
+    ifindex, hardware type, packet type), as libpcap's ``fix_offset`` does.  Any other load
+    inside the header (the link-layer address) cannot be answered in the kernel.
+    """
+    if program.link is not LinkType.LINUX_SLL2:
+        raise ValueError("only LINUX_SLL2 programs are rewritten for cooked sockets")
+    rewritten = []
+    for insn in program.instructions:
+        cls, mode = insn.code & 0x07, insn.code & 0xE0
+        if cls not in (BPF_LD, BPF_LDX) or mode not in (BPF_ABS, BPF_IND, BPF_MSH) \
+                or insn.k >= SKF_AD_OFF:
+            rewritten.append(insn)
+            continue
+        if insn.k >= SLL2_HEADER_LEN:
+            rewritten.append(Instruction(insn.code, insn.jt, insn.jf, insn.k - SLL2_HEADER_LEN))
+        elif mode == BPF_ABS and insn.k in _SLL2_FIELDS:
+            rewritten.append(Instruction(insn.code, insn.jt, insn.jf,
+                                         SKF_AD_OFF + _SLL2_FIELDS[insn.k]))
+        else:
+            return None
+    return FilterProgram(program.expression, program.link, program.snaplen, tuple(rewritten))
+
+
 def attach_filter(sock: socket.socket, program: FilterProgram) -> None:
     """Attach ``program`` to ``sock`` in the kernel (SO_ATTACH_FILTER)."""
     if len(program) > BPF_MAXINSNS:

@@ -23,7 +23,7 @@ import mmap
 import select
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from wirekit.errors import CaptureError, UsageError
@@ -53,6 +53,7 @@ DEFAULT_BLOCK_COUNT = 32
 
 _BLOCK_HEADER = struct.Struct("=IIIIII")  # version, offset_to_priv, status, num_pkts, first, len
 _FRAME_HEADER = struct.Struct("=IIIIIIHHIIH")  # ... tp_mac, tp_net, rxhash, vlan_tci, vlan_tpid
+_FRAME_START = struct.Struct("=IIIIIIH")  # the hot loop needs only up to tp_mac
 _SOCKADDR_LL = struct.Struct("=H2siHBB8s")
 _SLL2 = struct.Struct("!2sHIHBB8s")  # protocol (already big-endian), reserved, ifindex, ...
 _VLAN_TAG = struct.Struct("!HH")
@@ -108,6 +109,14 @@ class Block:
     def frames(self) -> Iterator[tuple[int, memoryview, int]]:
         """``(timestamp_ns, data, orig_len)`` for every frame, in arrival order."""
         return self._ring.walk(self.offset, self.count)
+
+    def deliver(self, write: Callable[[memoryview, int, int], object], allowed: int) -> int:
+        """Call ``write(data, timestamp_ns, orig_len)`` for up to ``allowed`` frames.
+
+        The same frames as :meth:`frames`, without a generator and a tuple per frame: the
+        path ``capture -w`` takes at hundreds of thousands of frames per second.
+        """
+        return self._ring.deliver(self.offset, self.count, write, allowed)
 
     def release(self) -> None:
         """Hand the block back to the kernel; its frames must not be used afterwards."""
@@ -191,6 +200,35 @@ class RxRing:
                 start, caplen, length = adjusted
             yield (sec * 1_000_000_000 + nsec, view[start:start + min(caplen, snaplen)], length)
             position += next_offset
+
+    def deliver(self, block: int, count: int, write: Callable[[memoryview, int, int], object],
+                allowed: int) -> int:
+        """Hand frames of the block at ``block`` to ``write``; return how many were handed."""
+        mem = self._map
+        view = self._view
+        unpack = _FRAME_START.unpack_from
+        position = block + _BLOCK_HEADER.unpack_from(mem, block)[4]
+        special = self.cooked or self.skip_outgoing_ifindex is not None
+        snaplen = self.snaplen
+        delivered = 0
+        for _ in range(count):
+            if delivered == allowed:
+                break
+            next_offset, sec, nsec, caplen, length, status, mac = unpack(mem, position)
+            start = position + mac
+            if special or status & TP_STATUS_VLAN_VALID:
+                adjusted = self._adjust(position, start, caplen, length)
+                if adjusted is None:
+                    self.skipped += 1
+                    position += next_offset
+                    continue
+                start, caplen, length = adjusted
+            if caplen > snaplen:  # noqa: PLR1730 - a comparison costs less than a call to min()
+                caplen = snaplen
+            write(view[start:start + caplen], sec * 1_000_000_000 + nsec, length)
+            delivered += 1
+            position += next_offset
+        return delivered
 
     def _adjust(self, header: int, start: int, caplen: int,
                 length: int) -> tuple[int, int, int] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
@@ -29,6 +29,15 @@ class ScriptedBlock:
     def frames(self) -> Iterator[tuple[int, memoryview, int]]:
         for n, frame in enumerate(self.frames_):
             yield n * 1000, memoryview(frame), len(frame)
+
+    def deliver(self, write: Callable[[memoryview, int, int], object], allowed: int) -> int:
+        done = 0
+        for timestamp, data, length in self.frames():
+            if done == allowed:
+                break
+            write(data, timestamp, length)
+            done += 1
+        return done
 
     def release(self) -> None:
         self.log.append("release")

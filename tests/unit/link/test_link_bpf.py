@@ -94,3 +94,25 @@ def test_dump_reads_like_tcpdump_d() -> None:
 
 def test_version_names_libpcap() -> None:
     assert libpcap_version().startswith("libpcap version")
+
+
+def test_cooked_programs_move_past_the_sll2_header() -> None:
+    from wirekit.link.bpf import SKF_AD_OFF, SKF_AD_PROTOCOL, for_cooked_socket
+
+    program = compile_filter("udp port 53", LinkType.LINUX_SLL2)
+    kernel = for_cooked_socket(program)
+    assert kernel is not None and len(kernel) == len(program)
+    first = kernel.instructions[0]
+    assert (first.code, first.k) == (0x28, SKF_AD_OFF + SKF_AD_PROTOCOL)  # ldh [protocol]
+    loads = [(o.k, n.k) for o, n in zip(program.instructions, kernel.instructions, strict=True)
+             if o.code & 0x07 in (0, 1) and o.code & 0xE0 in (0x20, 0x40, 0xA0) and o.k >= 20]
+    assert loads and all(new == old - 20 for old, new in loads)
+
+
+def test_cooked_programs_reading_the_link_address_stay_in_user_space() -> None:
+    from wirekit.link.bpf import for_cooked_socket
+
+    program = compile_filter("link[12] == 2", LinkType.LINUX_SLL2)
+    assert for_cooked_socket(program) is None
+    with pytest.raises(ValueError, match="LINUX_SLL2"):
+        for_cooked_socket(compile_filter("udp"))
