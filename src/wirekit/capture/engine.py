@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Protocol
 
+from wirekit.errors import CaptureError, InterfaceError, WirekitError
 from wirekit.link.afpacket import PacketStatistics
 from wirekit.link.bpf import FilterProgram
 
@@ -128,6 +130,7 @@ class CaptureResult:
     captured: int
     statistics: PacketStatistics
     reason: str
+    error: WirekitError | None = None  # what ended the capture early, if anything did
 
     def report_lines(self) -> list[str]:
         """tcpdump's three closing lines."""
@@ -158,34 +161,55 @@ def _deliver(source: FrameSource, sinks: Sequence[Sink], block: FrameBlock,
 
 def run_capture(source: FrameSource, sinks: Sequence[Sink], stop: StopFlag, *,
                 count: int | None = None, budget: Budget | None = None,
-                on_block: Callable[[], None] | None = None) -> CaptureResult:
-    """Capture until the budget is spent or ``stop`` is set; the sinks are not closed here."""
+                on_block: Callable[[], None] | None = None,
+                drain_ms: int = 0) -> CaptureResult:
+    """Capture until the budget is spent or ``stop`` is set; the sinks are not closed here.
+
+    After a stop that is not the count (a signal), the loop keeps reading for up to
+    ``drain_ms``: frames the kernel already accepted into a block that was not retired yet
+    would otherwise be counted "received by filter" and never reach the file.
+    """
     budget = budget or LocalBudget(count)
     captured = 0
-    while not stop:
-        block = source.next_block(POLL_TIMEOUT_MS)
-        if block is None:
-            if _spent(budget):  # another fanout worker used up the shared count
-                stop.set("count")
-            continue
-        if block.count == 0:
-            block.release()
-            continue
-        try:
-            allowed = budget.claim(block.count)
-            if allowed == 0:
-                stop.set("count")
+    deadline: float | None = None
+    while True:
+        if stop and deadline is None:
+            if stop.reason == "count" or drain_ms <= 0:
                 break
-            delivered = _deliver(source, sinks, block, allowed)
-            budget.give_back(allowed - delivered)
-            captured += delivered
-        finally:
-            block.release()
+            deadline = time.monotonic() + drain_ms / 1000
+        wait = POLL_TIMEOUT_MS if deadline is None else int((deadline - time.monotonic()) * 1000)
+        if wait < 0:
+            break
+        try:
+            block = source.next_block(wait)
+        except (InterfaceError, CaptureError) as exc:
+            # The file and the statistics are still wanted (tcpdump prints both too).
+            stop.set(str(exc))
+            return CaptureResult(captured, source.statistics(), stop.reason, error=exc)
+        if block is None:
+            if deadline is None and _spent(budget):  # a fanout sibling used up the count
+                stop.set("count")
+            continue
+        captured += _consume(source, sinks, block, budget, stop)
         if on_block is not None:
             on_block()
-        if _spent(budget):
-            stop.set("count")
     return CaptureResult(captured, source.statistics(), stop.reason or "stopped")
+
+
+def _consume(source: FrameSource, sinks: Sequence[Sink], block: FrameBlock, budget: Budget,
+             stop: StopFlag) -> int:
+    """Deliver one block within the budget and release it; return how many frames went."""
+    delivered = 0
+    try:
+        if block.count:
+            allowed = budget.claim(block.count)
+            delivered = _deliver(source, sinks, block, allowed) if allowed else 0
+            budget.give_back(allowed - delivered)
+    finally:
+        block.release()
+    if _spent(budget):
+        stop.set("count")
+    return delivered
 
 
 def _spent(budget: Budget) -> bool:

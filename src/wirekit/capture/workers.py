@@ -25,7 +25,7 @@ from typing import Any
 
 from wirekit.capture.engine import CaptureResult, Sink, StopFlag, run_capture, stop_on_signals
 from wirekit.capture.source import CaptureOptions, LiveSource, resolve_device
-from wirekit.errors import CaptureError
+from wirekit.errors import CaptureError, InterfaceError
 from wirekit.link.afpacket import PacketStatistics
 
 #: How often the parent looks for finished workers and pending stop requests.
@@ -107,7 +107,8 @@ class FanoutCapture:
                 source.close()
         self.sources = []
 
-    def run(self, make_sinks: Callable[[int], Sequence[Sink]], stop: StopFlag) -> CaptureResult:
+    def run(self, make_sinks: Callable[[int], Sequence[Sink]], stop: StopFlag, *,
+            drain_ms: int = 0) -> CaptureResult:
         """Fork the workers, wait for them, and merge their counts and statistics."""
         budget = SharedBudget(self.options.count)
         children: dict[int, int] = {}
@@ -120,7 +121,7 @@ class FanoutCapture:
             if pid == 0:  # pragma: no cover - runs in the child, measured by the fanout tests
                 os.close(read_end)
                 _worker_main(index, source, self.sources, make_sinks=make_sinks, budget=budget,
-                             report_fd=write_end)
+                             report_fd=write_end, drain_ms=drain_ms)
             os.close(write_end)
             children[pid] = index
             pipes.append(read_end)
@@ -133,7 +134,7 @@ class FanoutCapture:
 
 def _worker_main(index: int, source: LiveSource, everyone: list[LiveSource], *,
                  make_sinks: Callable[[int], Sequence[Sink]], budget: SharedBudget,
-                 report_fd: int) -> None:  # pragma: no cover - child process
+                 report_fd: int, drain_ms: int) -> None:  # pragma: no cover - child process
     """A worker's whole life: capture, close the sinks, report, exit without cleanup hooks."""
     code = 0
     stop = StopFlag()
@@ -146,11 +147,12 @@ def _worker_main(index: int, source: LiveSource, everyone: list[LiveSource], *,
             sinks = make_sinks(index)
             try:
                 result = run_capture(source, sinks, stop, budget=budget,
-                                     on_block=sys.stdout.flush)
+                                     on_block=sys.stdout.flush, drain_ms=drain_ms)
             finally:
                 for sink in sinks:
                     sink.close()
-        report = WorkerReport(index, result.captured, result.statistics, result.reason)
+        report = WorkerReport(index, result.captured, result.statistics, result.reason,
+                              error=str(result.error or ""))
     except BaseException as exc:
         code = 1
         report = WorkerReport(index, 0, PacketStatistics(), "error",
@@ -194,15 +196,17 @@ def _read_report(fd: int) -> WorkerReport | None:
 
 
 def _merge_reports(reports: list[WorkerReport | None], stop: StopFlag) -> CaptureResult:
-    errors = [r.error for r in reports if r is not None and r.error]
-    if errors:
-        raise CaptureError(f"a capture worker failed: {errors[0]}")
+    crashes = [r.error for r in reports if r is not None and r.reason == "error"]
+    if crashes:
+        raise CaptureError(f"a capture worker failed: {crashes[0]}")
     if any(report is None for report in reports):
         raise CaptureError("a capture worker died without reporting")
     done = [r for r in reports if r is not None]
+    ended = next((r.error for r in done if r.error), "")
     statistics = PacketStatistics()
     for report in done:
         statistics = statistics + report.statistics
     reasons = {r.reason for r in done}
     reason = stop.reason or ("count" if "count" in reasons else sorted(reasons)[0])
-    return CaptureResult(sum(r.captured for r in done), statistics, reason)
+    return CaptureResult(sum(r.captured for r in done), statistics, reason,
+                         error=InterfaceError(ended) if ended else None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from wirekit.cli.common import print_json, stdout_console
+from wirekit.cli.common import print_json
+from wirekit.cli.tables import print_table
 from wirekit.link.interfaces import (
     Interface,
     get_interface,
@@ -102,17 +103,16 @@ def info(iface: str | None, as_json: bool) -> None:
     Without IFACE every interface is listed; with IFACE that one is shown in full.  The data
     comes from netlink and SIOCETHTOOL, so no capability is needed.
     """
-    console = stdout_console()
     if iface is None:
         interfaces = list_interfaces()
         if as_json:
             print_json([interface_to_dict(i) for i in interfaces])
         else:
-            console.print(_overview(interfaces))
+            print_table(_overview(interfaces))
         return
     found = get_interface(iface)
     if as_json:
         print_json(interface_to_dict(found))
         return
-    console.print(f"[bold]{found.index}: {found.name}[/bold]")
-    console.print(_detail(found))
+    click.echo(f"{found.index}: {found.name}")
+    print_table(_detail(found))

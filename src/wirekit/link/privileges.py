@@ -8,8 +8,11 @@ keeps its open sockets and nothing else.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import pwd
+from collections.abc import Iterable
 
 from wirekit.errors import PrivilegeError, UsageError
 from wirekit.link.caps import has_capability
@@ -33,6 +36,19 @@ def drop_privileges(user: str) -> pwd.struct_passwd:
         raise PrivilegeError(f"still root after switching to {entry.pw_name}",
                              capability="CAP_SETUID")
     return entry
+
+
+def preload(modules: Iterable[str]) -> None:
+    """Import ``modules`` (packages with every submodule) while we can still read them all.
+
+    After the switch the new user may not be allowed to read the Python installation (a
+    Python under /root, say), and any import that happens later would fail half-way through
+    the capture.  tcpdump has no such problem; a Python program has to load first.
+    """
+    for name in modules:
+        module = importlib.import_module(name)
+        for found in pkgutil.walk_packages(getattr(module, "__path__", []), prefix=f"{name}."):
+            importlib.import_module(found.name)
 
 
 def _lookup(user: str) -> pwd.struct_passwd:

@@ -19,14 +19,18 @@ Layouts (linux/if_packet.h)::
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import gc
 import mmap
+import os
 import select
 import socket
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wirekit.errors import CaptureError, UsageError
+from wirekit.errors import CaptureError, InterfaceError, UsageError
 from wirekit.link.afpacket import (
     ETH_P_8021Q,
     PACKET_OUTGOING,
@@ -159,9 +163,19 @@ class RxRing:
         self._view = memoryview(self._map)
 
     def close(self) -> None:
-        """Unmap the ring (the socket is closed by its owner)."""
+        """Unmap the ring (the socket is closed by its owner).
+
+        A decoder may still hold a slice of the mapping in a reference cycle that only the
+        garbage collector frees; collect once, and if a slice is still alive, leave the
+        unmapping to the moment the last one dies rather than fail the capture's ending.
+        """
         self._view.release()
-        self._map.close()
+        try:
+            self._map.close()
+        except BufferError:
+            gc.collect()
+            with contextlib.suppress(BufferError):
+                self._map.close()
 
     def _ready(self, offset: int) -> bool:
         return bool(self._map[offset + 8] & TP_STATUS_USER)
@@ -170,12 +184,24 @@ class RxRing:
         """The next block owned by user space, waiting up to ``timeout_ms`` (poll) for it."""
         offset = self._next * self.config.block_size
         if not self._ready(offset):
-            self._poll.poll(timeout_ms)
+            for _fd, events in self._poll.poll(timeout_ms):
+                if events & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+                    self._raise_socket_error(events)
             if not self._ready(offset):
                 return None
         self._next = (self._next + 1) % self.config.block_count
         count = _BLOCK_HEADER.unpack_from(self._map, offset)[3]
         return Block(self, offset, count)
+
+    def _raise_socket_error(self, events: int) -> None:
+        """The interface went down or away: stop, as libpcap does, instead of spinning."""
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err == errno.ENETDOWN:
+            raise InterfaceError("the interface went down")
+        if err in (errno.ENODEV, errno.ENXIO) or events & (select.POLLHUP | select.POLLNVAL):
+            raise InterfaceError("the interface disappeared")
+        if err:
+            raise CaptureError(f"capture socket error: {os.strerror(err)}")
 
     def release(self, offset: int) -> None:
         struct.pack_into("=I", self._map, offset + 8, TP_STATUS_KERNEL)

@@ -16,6 +16,7 @@ from wirekit.capture.engine import (
     run_capture,
     stop_on_signals,
 )
+from wirekit.errors import InterfaceError
 from wirekit.link.afpacket import PacketStatistics
 from wirekit.link.bpf import FilterProgram, compile_filter
 
@@ -136,3 +137,51 @@ def test_signals_set_the_flag_and_handlers_are_restored() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
     assert flag and flag.reason == "SIGTERM" and flag.signum == signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+class SignalledSource(ScriptedSource):
+    """A signal arrives while the first block is being read; more blocks are already there."""
+
+    def next_block(self, timeout_ms: int) -> ScriptedBlock | None:
+        block = super().next_block(timeout_ms)
+        if not self.stop:
+            self.stop.set("SIGINT")
+        return block
+
+
+def test_a_signal_drains_blocks_already_filled() -> None:
+    stop = StopFlag()
+    source = SignalledSource([[frame(1)], [frame(2), frame(3)]], stop)
+    sink = ListSink()
+    result = run_capture(source, [sink], stop, drain_ms=200)
+    assert result.captured == 3 and result.reason == "SIGINT"
+    stop = StopFlag()
+    source = SignalledSource([[frame(1)], [frame(2), frame(3)]], stop)
+    assert run_capture(source, [ListSink()], stop).captured == 1
+
+
+def test_the_count_does_not_drain() -> None:
+    stop = StopFlag()
+    source = ScriptedSource([[frame(1), frame(2)], [frame(3)]], stop)
+    result = run_capture(source, [ListSink()], stop, count=2, drain_ms=500)
+    assert result.captured == 2 and result.reason == "count"
+    assert source.blocks == [[frame(3)]]
+
+
+class VanishingSource(ScriptedSource):
+    """The interface goes down after the scripted blocks."""
+
+    def next_block(self, timeout_ms: int) -> ScriptedBlock | None:
+        if not self.blocks:
+            raise InterfaceError("the interface went down")
+        return super().next_block(timeout_ms)
+
+
+def test_an_interface_going_down_keeps_what_was_captured() -> None:
+    stop = StopFlag()
+    source = VanishingSource([[frame(1), frame(2)]], stop)
+    sink = ListSink()
+    result = run_capture(source, [sink], stop)
+    assert result.captured == 2 == len(sink.frames)
+    assert isinstance(result.error, InterfaceError)
+    assert result.reason == "the interface went down"
