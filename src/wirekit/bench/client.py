@@ -227,7 +227,7 @@ class BenchClient:
     def _report(self, reports: list[Any]) -> None:
         run = self._require_run()
         for report in reports:
-            self._intervals.append(interval_json(report, run.params, self.options.rtt))
+            self._intervals.append(interval_json(report, run, self.options.rtt))
             self.observer.on_interval(run, report)
 
     def _finish(self, peer: PeerResults | None) -> ClientOutcome:

@@ -37,6 +37,8 @@ WAKE_INTERVAL = 0.05
 DRAIN_IDLE = 0.05
 #: ... but never longer than this (a peer that keeps sending after TEST_END).
 DRAIN_LIMIT = 2.0
+#: How long a sender keeps trying to finish its last block after the stop.
+BLOCK_GRACE = 2.0
 #: Datagrams per sendmmsg/recvmmsg call.
 UDP_BATCH = 64
 #: Receive buffer for TCP streams: bigger reads mean fewer system calls than iperf3's one block.
@@ -194,48 +196,52 @@ def page_aligned_buffer(size: int, content: bytes = b"") -> mmap.mmap:
 
 def _tcp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -> None:
     length = config.length
-    if config.zerocopy and not config.bandwidth:
-        _tcp_send_zerocopy(stream, length, budget)
-        return
-    view = memoryview(page_aligned_buffer(length, _payload(length)))
-    send = stream.sock.send
-    pacer = Pacer(config.bandwidth, time.monotonic()) if config.bandwidth else None
-    while not stream.stop:
-        chunk = length if budget is None else budget.take(length)
-        if chunk == 0:
-            break
-        if pacer is not None:
-            pacer.wait(stream.bytes, chunk)
-        try:
-            sent = send(view[:chunk])
-        except (BlockingIOError, TimeoutError, InterruptedError):
-            sent = 0
-        if budget is not None and sent < chunk:
-            budget.give_back(chunk - sent)
-        stream.bytes += sent
-        stream.packets += sent > 0
-
-
-def _tcp_send_zerocopy(stream: Stream, length: int, budget: ByteBudget | None) -> None:
-    memfd = os.memfd_create("wirekit-bench-block", os.MFD_CLOEXEC)
-    try:
+    memfd = -1
+    if config.zerocopy:
+        memfd = os.memfd_create("wirekit-bench-block", os.MFD_CLOEXEC)
         os.write(memfd, _payload(length))
-        out = stream.sock.fileno()
-        sendfile = os.sendfile
+    view = memoryview(page_aligned_buffer(length, _payload(length)))
+    pacer = Pacer(config.bandwidth, time.monotonic()) if config.bandwidth else None
+    try:
         while not stream.stop:
             chunk = length if budget is None else budget.take(length)
             if chunk == 0:
                 break
-            try:
-                sent = sendfile(out, memfd, 0, chunk)
-            except (BlockingIOError, TimeoutError, InterruptedError):
-                sent = 0
-            if budget is not None and sent < chunk:
-                budget.give_back(chunk - sent)
+            if pacer is not None:
+                pacer.wait(stream.bytes, chunk)
+            sent = _send_block(stream, view[:chunk], memfd)
             stream.bytes += sent
-            stream.packets += sent > 0
+            stream.packets += sent == chunk
+            if sent < chunk:
+                if budget is not None:
+                    budget.give_back(chunk - sent)
+                break
     finally:
-        os.close(memfd)
+        if memfd >= 0:
+            os.close(memfd)
+
+
+def _send_block(stream: Stream, block: memoryview, memfd: int) -> int:
+    """Send one whole block, even across a stop request.
+
+    iperf3 3.12's receiver reads whole blocks from a blocking socket (``Nread``), so a block cut
+    short at the end would leave it waiting for the rest until the connection closes.  Only a
+    peer that stops reading for :data:`BLOCK_GRACE` after the stop makes us give up mid-block.
+    """
+    sock, offset, total = stream.sock, 0, len(block)
+    giving_up = 0.0
+    while offset < total:
+        try:
+            if memfd >= 0:
+                offset += os.sendfile(sock.fileno(), memfd, offset, total - offset)
+            else:
+                offset += sock.send(block[offset:])
+        except (BlockingIOError, TimeoutError, InterruptedError):
+            if stream.stop:
+                giving_up = giving_up or time.monotonic() + BLOCK_GRACE
+                if time.monotonic() > giving_up:
+                    break
+    return offset
 
 
 def _tcp_receive(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -> None:

@@ -81,7 +81,7 @@ def interval_stream_json(sample: StreamSample, rtt: bool) -> dict[str, Any]:
 
 
 def _sum_json(samples: list[StreamSample], sender: bool, omitted: bool | None,
-              udp: bool) -> dict[str, Any]:
+              udp: bool, retransmits: bool = False) -> dict[str, Any]:
     start = min((s.start for s in samples), default=0.0)
     end = max((s.end for s in samples), default=0.0)
     seconds = end - start
@@ -89,7 +89,7 @@ def _sum_json(samples: list[StreamSample], sender: bool, omitted: bool | None,
     doc: dict[str, Any] = {"start": _round(start), "end": _round(end), "seconds": seconds,
                            "bytes": total,
                            "bits_per_second": total * 8 / seconds if seconds > 0 else 0.0}
-    if not udp and sender:
+    if not udp and (sender or retransmits):
         doc["retransmits"] = sum(max(0, s.retransmits) for s in samples)
     if udp:
         packets = sum(s.packets for s in samples)
@@ -104,15 +104,21 @@ def _sum_json(samples: list[StreamSample], sender: bool, omitted: bool | None,
     return doc
 
 
-def interval_json(report: IntervalReport, params: TestParams, rtt: bool) -> dict[str, Any]:
-    """One element of ``intervals``: per-stream objects and their sum (two sums with --bidir)."""
+def interval_json(report: IntervalReport, run: TestRun, rtt: bool) -> dict[str, Any]:
+    """One element of ``intervals``: per-stream objects and their sum (two sums with --bidir).
+
+    ``sum`` is the test's main direction (client to server unless -R) and ``sum_bidir_reverse``
+    the other, on both sides, as iperf3 writes them.
+    """
+    params = run.params
     streams = list(report.streams)
     doc: dict[str, Any] = {"streams": [interval_stream_json(s, rtt) for s in streams]}
     if params.bidirectional:
-        forward = [s for s in streams if s.sender]
-        backward = [s for s in streams if not s.sender]
-        doc["sum"] = _sum_json(forward, True, report.omitted, params.udp)
-        doc["sum_bidir_reverse"] = _sum_json(backward, False, report.omitted, params.udp)
+        local = _forward_sender(run)
+        forward = [s for s in streams if s.sender == local]
+        backward = [s for s in streams if s.sender != local]
+        doc["sum"] = _sum_json(forward, local, report.omitted, params.udp)
+        doc["sum_bidir_reverse"] = _sum_json(backward, not local, report.omitted, params.udp)
     else:
         sender = bool(streams and streams[0].sender)
         doc["sum"] = _sum_json(streams, sender, report.omitted, params.udp)
@@ -186,16 +192,18 @@ def end_json(run: TestRun, peer: PeerResults | None, *, rtt: bool) -> dict[str, 
         doc["streams"] = [_end_udp_stream(pair, rtt) for pair in pairs]
     else:
         doc["streams"] = [_end_tcp_stream(pair, run) for pair in pairs]
-    groups = [("", [p for p in pairs if p.local.sender == _forward_sender(run)])]
+    forward = _forward_sender(run)
+    groups = [("", [p for p in pairs if p.local.sender == forward])]
     if params.bidirectional:
-        groups.append(("_bidir_reverse", [p for p in pairs if not p.local.sender]))
+        groups.append(("_bidir_reverse", [p for p in pairs if p.local.sender != forward]))
     for suffix, group in groups:
         is_local_sender = bool(group and group[0].local.sender)
         sent = [p.side(True) for p in group]
         received = [p.side(False) for p in group]
         if params.udp and not suffix:
             doc["sum"] = _udp_sum(sent, received, is_local_sender)
-        doc["sum_sent" + suffix] = _sum_json(sent, is_local_sender, None, params.udp)
+        doc["sum_sent" + suffix] = _sum_json(sent, is_local_sender, None, params.udp,
+                                             retransmits=True)
         doc["sum_received" + suffix] = _sum_json(received, is_local_sender, None, params.udp)
         if params.udp:
             doc["sum_sent" + suffix]["sender"] = True

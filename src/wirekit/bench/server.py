@@ -375,7 +375,7 @@ class _Session:
         while True:
             event = self.channel.next_event(min(run.next_wakeup(), 0.2))
             for report in run.poll():
-                intervals.append(interval_json(report, params, False))
+                intervals.append(interval_json(report, run, False))
                 self.observer.on_interval(run, report)
             if event is not None:
                 return self._on_event(run, event, intervals)
@@ -396,7 +396,7 @@ class _Session:
         if isinstance(event, StateReceived) and event.state is State.TEST_END:
             last = run.finish()
             if last is not None:
-                intervals.append(interval_json(last, run.params, False))
+                intervals.append(interval_json(last, run, False))
                 self.observer.on_interval(run, last)
             run.drain()
             return intervals

@@ -80,7 +80,7 @@ class JsonStreamObserver(Observer):
         self._line("start", start)
 
     def on_interval(self, run: TestRun, report: IntervalReport) -> None:
-        self._line("interval", interval_json(report, run.params, self.rtt))
+        self._line("interval", interval_json(report, run, self.rtt))
 
     def on_end(self, run: TestRun, document: dict[str, Any], peer: PeerResults | None) -> None:
         self._line("end", document["end"])
