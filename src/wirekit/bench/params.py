@@ -48,6 +48,8 @@ def parse_rate(text: str) -> int:
 class TestParams:
     """What the client asks for; the server runs the mirror image of it."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     udp: bool = False
     duration: float = 10.0
     bytes: int = 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from wirekit import __version__
 from wirekit.bench.control import plain_host
-from wirekit.bench.params import PeerResults, StreamResult, TestParams
+from wirekit.bench.params import PeerResults, StreamResult
 from wirekit.bench.run import IntervalReport, RttSummary, StreamSample, TestRun
 
 SEPARATOR = "- - - - - - - - - - - - - - - - - - - - - - - - -"

@@ -88,7 +88,7 @@ def run_pair(server: str, client: str, args: list[str],
     process = start_server(server, port)
     try:
         done = subprocess.run(client_command(client, port, args), capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
         out, err = process.communicate(timeout=timeout)
     finally:
         if process.poll() is None:

@@ -38,7 +38,7 @@ def test_killed_client_frees_the_server_within_5_seconds() -> None:
         victim.wait()
         killed_at = time.monotonic()
         done = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "1", "-J"],
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30, check=False)
         assert done.returncode == 0, done.stdout
         assert time.monotonic() - killed_at < 5 + 1.5  # accepted within 5 s (+ the 1 s test)
         assert json.loads(done.stdout)["end"]["sum_received"]["bytes"] > 0
