@@ -17,7 +17,7 @@ def test_bench_benchmark_runs_quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIREKIT_BENCH_QUICK", "1")
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     sys.modules.pop("bench_bench", None)
-    import bench_bench  # type: ignore[import-not-found]
+    import bench_bench
 
     results = bench_bench.run()
     assert [r.name for r in results][:2] == ["TCP, one stream", "TCP, -P 4"]
