@@ -142,7 +142,11 @@ class MessageBatch:
 
     def receive(self, sock: socket.socket | int, count: int | None = None, flags: int = 0,
                 timeout: float | None = None) -> int:
-        """Receive up to ``count`` datagrams with one ``recvmmsg``; return how many arrived."""
+        """Receive up to ``count`` datagrams with one ``recvmmsg``; return how many arrived.
+
+        On a blocking socket ``recvmmsg`` waits until *every* slot is filled (recvmmsg(2));
+        pass ``flags=MSG_WAITFORONE`` (0x10000) to return as soon as one datagram is in.
+        """
         fd = sock if isinstance(sock, int) else sock.fileno()
         used = count or self.count
         for i in range(used):
