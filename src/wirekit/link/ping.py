@@ -38,6 +38,9 @@ ICMP6_ERRORS = {1: "Destination unreachable", 3: "Time exceeded", 4: "Parameter 
 UNREACHABLE_CODES = {0: "Destination Net Unreachable", 1: "Destination Host Unreachable",
                      2: "Destination Protocol Unreachable", 3: "Destination Port Unreachable",
                      4: "Frag needed", 13: "Communication prohibited by filter"}
+IP_RECVERR = 11
+IPV6_RECVERR = 25
+SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 2, 3
 IP_RECVTTL = 12
 IP_TTL = 2
 IPV6_RECVHOPLIMIT = 51
@@ -81,7 +84,8 @@ class PingStatistics:
         self.errors += 1
 
     def outstanding(self) -> int:
-        return self.transmitted - self.received
+        """Requests with no answer yet (an ICMP error is an answer too)."""
+        return max(0, self.transmitted - self.received - self.errors)
 
     @property
     def loss_percent(self) -> float:
@@ -208,6 +212,12 @@ class Pinger:
             # The kernel assigns the identifier: it is the socket's local "port".
             self.sock.bind(("::", 0) if self.ipv6 else ("0.0.0.0", 0))
             self.identifier = self.sock.getsockname()[1]
+            # ICMP errors about our requests reach a datagram socket only through its error
+            # queue (ip(7) IP_RECVERR), as iputils reads them.
+            if self.ipv6:
+                self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+            else:
+                self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
 
     def close(self) -> None:
         self.sock.close()
@@ -237,8 +247,11 @@ class Pinger:
         """Every event that arrives within ``timeout`` seconds (stops at the first wait)."""
         poller = select.poll()
         poller.register(self.sock.fileno(), select.POLLIN)
-        if not poller.poll(max(0.0, timeout) * 1000):
+        ready = poller.poll(max(0.0, timeout) * 1000)
+        if not ready:
             return
+        if self.datagram and any(events & select.POLLERR for _fd, events in ready):
+            yield from self._queued_errors()
         while True:
             try:
                 data, ancillary, _flags, address = self.sock.recvmsg(
@@ -248,6 +261,33 @@ class Pinger:
             event = self._decode(data, _cmsg_ttl(ancillary), str(address[0]))
             if event is not None:
                 yield event
+
+    def _queued_errors(self) -> Iterator[PingEvent]:
+        """ICMP errors from the socket's error queue: ``struct sock_extended_err`` in the
+        ancillary data (origin, type, code, then the offender's address), our request as data."""
+        from wirekit.packet import ICMP, ICMPv6, parse
+
+        while True:
+            try:
+                data, ancillary, _flags, _address = self.sock.recvmsg(
+                    65535, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return
+            for level, kind, value in ancillary:
+                if (level, kind) not in ((socket.IPPROTO_IP, IP_RECVERR),
+                                         (socket.IPPROTO_IPV6, IPV6_RECVERR)):
+                    continue
+                _errno, origin, icmp_type, code = struct.unpack_from("=IBBB", value)
+                if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+                    continue
+                request: Any = parse(data, ICMPv6 if self.ipv6 else ICMP).getlayer(
+                    ICMPv6 if self.ipv6 else ICMP)
+                errors = ICMP6_ERRORS if self.ipv6 else ICMP_ERRORS
+                text = UNREACHABLE_CODES.get(code, errors.get(icmp_type, f"ICMP {icmp_type}")) \
+                    if icmp_type == 3 and not self.ipv6 else errors.get(icmp_type,
+                                                                        f"ICMP {icmp_type}")
+                yield PingEvent("error", int(request.seq) if request is not None else 0,
+                                _offender(value[16:], self.ipv6), len(data), None, text)
 
     def _decode(self, data: bytes, ttl: int | None, source: str) -> PingEvent | None:
         from wirekit.packet import ICMP, ICMPv6, IPv4, parse
@@ -286,6 +326,15 @@ class Pinger:
         text = UNREACHABLE_CODES.get(code, errors[kind]) if kind == 3 and not self.ipv6 \
             else errors[kind]
         return PingEvent("error", int(quoted.seq), source, size, None, text)
+
+
+def _offender(address: bytes, ipv6: bool) -> str:
+    """The address in the ``struct sockaddr_in(6)`` that follows ``sock_extended_err``."""
+    if ipv6 and len(address) >= 24:
+        return socket.inet_ntop(socket.AF_INET6, address[8:24])
+    if len(address) >= 8:
+        return socket.inet_ntop(socket.AF_INET, address[4:8])
+    return "?"
 
 
 def _cmsg_ttl(ancillary: list[tuple[int, int, bytes]]) -> int | None:

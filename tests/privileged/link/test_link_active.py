@@ -164,3 +164,17 @@ def test_replay_refuses_non_ethernet_captures(netns: NetnsPair, tmp_path: Path) 
         writer.write(bytes.fromhex("4500001c00000000401100000a0000010a000002"), 0)
     done = wirekit(netns, netns.ns_a, "replay", str(source), netns.iface, check=False)
     assert done.returncode == 2 and b"Ethernet" in done.stderr
+
+
+def test_ping_reports_unreachable_from_both_socket_kinds(netns: NetnsPair) -> None:
+    silent = netns.ip4_b.rsplit(".", 1)[0] + ".79"
+    # One ARP try after 100 ms instead of three after a second each (namespace sysctls).
+    netns.run(netns.ns_a, "sysctl", "-qw", f"net.ipv4.neigh.{netns.iface}.mcast_solicit=1",
+              f"net.ipv4.neigh.{netns.iface}.retrans_time_ms=100")
+    for group_range in ("1 0", "0 2147483647"):  # raw socket, then the datagram socket
+        netns.run(netns.ns_a, "sysctl", "-qw", f"net.ipv4.ping_group_range={group_range}")
+        done = wirekit(netns, netns.ns_a, "ping", silent, "-c", "1", "-W", "5", check=False)
+        text = done.stdout.decode()
+        assert done.returncode == 1
+        assert "icmp_seq=1 Destination Host Unreachable" in text, text
+        assert "1 packets transmitted, 0 received, +1 errors, 100% packet loss" in text
