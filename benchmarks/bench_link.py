@@ -177,8 +177,9 @@ def _best_seconds(command: list[str], repeats: int = 3) -> float:
 def decode_rate(work: Path, count: int) -> list[Comparison]:
     mixed = work / "mixed.pcap"
     write_mixed(mixed, count)
-    ours = count / _best_seconds([*WIREKIT, "read", str(mixed)])
-    theirs = count / _best_seconds(["tcpdump", "-r", str(mixed), "-nn"])
+    repeats = 1 if quick() else 3
+    ours = count / _best_seconds([*WIREKIT, "read", str(mixed)], repeats)
+    theirs = count / _best_seconds(["tcpdump", "-r", str(mixed), "-nn"], repeats)
     return [Comparison("decode to summary lines (> /dev/null)", "packets/s", ours,
                        "tcpdump -r -nn", theirs,
                        note=f"{count:,} mixed TCP/UDP/ICMP/ARP/IPv6 frames; whole process")]
@@ -193,10 +194,11 @@ def _wirekit_replay(pair: NetnsPair, path: Path) -> float:
 def replay_rate(pair: NetnsPair, frames: Path, count: int) -> list[Comparison]:
     ours: list[float] = []
     theirs: list[float] = []
-    for _ in range(3):
+    for _ in range(1 if quick() else 3):
         ours.append(_wirekit_replay(pair, frames))
         theirs.append(_tcpreplay(pair, frames))
-    note = (f"{count:,} 60-byte frames onto a veth, best of 3 alternating runs; all runs "
+    note = (f"{count:,} 60-byte frames onto a veth, best of {len(ours)} alternating runs; "
+            "all runs "
             f"wirekit {', '.join(f'{r:,.0f}' for r in ours)}; tcpreplay "
             f"{', '.join(f'{r:,.0f}' for r in theirs)}")
     return [Comparison("replay --topspeed", "packets/s", max(ours), "tcpreplay --topspeed",
