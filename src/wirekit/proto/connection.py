@@ -375,6 +375,10 @@ class Connection:
         return out
 
     @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    @property
     def replies_owed(self) -> bool:
         """True when ``send(Acknowledge())`` would release something (server)."""
         return bool(self._owed) or self._v2_ack_owed
