@@ -33,6 +33,7 @@ from wirekit.proto.events import (
     Heartbeat,
     Hello,
     UnknownMessage,
+    make_data,
 )
 from wirekit.proto.frame import (
     FLAG_NEGOTIATE,
@@ -41,6 +42,7 @@ from wirekit.proto.frame import (
     VERSION_2,
     FrameError,
     MessageType,
+    checksum_v1,
     checksum_v2,
     encode_frame,
 )
@@ -49,6 +51,10 @@ from wirekit.proto.limits import HEADER_SIZE, HEARTBEAT_MISSES, MAX_SEQUENCE, V1
 from wirekit.proto.state import Input, Role, State, next_state
 
 _ACK, _ERROR, _HEARTBEAT = int(MessageType.ACK), int(MessageType.ERROR), int(MessageType.HEARTBEAT)
+_DATA = int(MessageType.DATA)
+#: Frames up to this many bytes of payload get the inline v1 checksum (one adler32 call covers
+#: 256 bytes; see frame.byte_sum).
+_SHORT = 256 - HEADER_SIZE
 _GOODBYE_ACK = -1  # an owed ACK after which the server closes
 _pack_into = HEADER.pack_into
 _adler32 = zlib.adler32
@@ -193,8 +199,10 @@ class Connection:
 
     def _parse(self, data: bytes, now: float, events: list[Event]) -> None:
         """Parse every complete frame of ``data``; keep the incomplete tail for later."""
-        offset, size, seen = 0, len(data), self.frames_received
+        offset, size, count = 0, len(data), 0
         unpack, version, limit = HEADER.unpack_from, self.version, self.max_payload
+        view, append, fast = memoryview(data), events.append, self._fast_data()
+        acks = 0  # v1 ACKs owed by this loop, handed to _owe_acks in one go
         try:
             while size - offset >= HEADER_SIZE:
                 frame_version, mtype, flags, seq, length, received, _ = unpack(data, offset)
@@ -204,10 +212,32 @@ class Connection:
                 if end > size:
                     self._buffer.keep(data, offset, end - offset)
                     break
-                self._verify(data, offset, end, received, seq)
-                self._dispatch(mtype, flags, seq, data[offset + HEADER_SIZE:end], events)
-                self.frames_received += 1
+                if version == VERSION_1 and length <= _SHORT:
+                    # Byte sum minus the checksum field's own bytes (frame.byte_sum: adler32).
+                    calculated = ((_adler32(view[offset:end]) & 0xFFFF) - 1 - (
+                        (received >> 24) + (received >> 16 & 0xFF) + (received >> 8 & 0xFF)
+                        + (received & 0xFF))) & 0xFFFF_FFFF
+                    if calculated != received:
+                        self._bad_checksum(received, calculated, seq)
+                else:
+                    self._verify(data, offset, end, received, seq)
+                payload = data[offset + HEADER_SIZE:end]
+                if mtype == _DATA and fast:
+                    # The table says DATA keeps this state (see _fast_data): no lookup needed.
+                    if fast == VERSION_1:
+                        append(make_data(payload, seq))
+                        acks += 1
+                    else:
+                        self._on_data_v2(seq, payload, append)
+                    count += 1
+                    offset = end
+                    continue
+                if acks:
+                    acks = self._owe_acks(acks)
+                self._dispatch(mtype, flags, seq, payload, events)
+                count += 1
                 offset = end
+                fast = self._fast_data()
                 if self.role is Role.SERVER and self.state in _SERVER_HOLD:
                     if self.state is State.NEGOTIATING:
                         self._buffer.keep(data, offset, HEADER_SIZE)
@@ -216,10 +246,35 @@ class Connection:
                 self._buffer.keep(data, offset, HEADER_SIZE)
         except _Violation as violation:
             if not events:
+                self.frames_received += count
                 self._apply(violation)
             self._buffer.keep(data, offset, HEADER_SIZE)  # raised again by the next call
-        if self.frames_received != seen:
+        if acks:
+            self._owe_acks(acks)
+        if count:
+            self.frames_received += count
             self._last_frame_at = now
+
+    def _owe_acks(self, count: int) -> int:
+        """Owe ``count`` more v1 ACKs, merged into a run with the ACKs owed just before."""
+        owed = self._owed
+        if owed and owed[-1][0] == _ACK:
+            owed[-1] = (_ACK, owed[-1][1] + count)
+        else:
+            owed.append((_ACK, count))
+        return 0
+
+    def _fast_data(self) -> int:
+        """The version when a server's DATA leaves the state unchanged (OPEN, GOODBYE_SENT),
+        so the parse loop can skip the table lookup per DATA; else 0."""
+        if self.role is Role.SERVER and \
+                next_state(self.role, self.state, Input.RECV_DATA) is self.state:
+            return self.version
+        return 0
+
+    def _bad_checksum(self, received: int, calculated: int, seq: int) -> None:
+        self._invalid(ErrorCode.BAD_CHECKSUM, error_text(
+            ErrorCode.BAD_CHECKSUM, received=received, calculated=calculated), seq)
 
     def _invalid_header(self, frame_version: int, length: int, seq: int) -> None:
         if frame_version != self.version:
@@ -230,19 +285,11 @@ class Connection:
 
     def _verify(self, data: bytes, start: int, end: int, received: int, seq: int) -> None:
         if self.version == VERSION_1:
-            # Byte sum of the frame minus the checksum field; see frame.byte_sum for adler32.
-            if end - start <= 256:
-                total = (_adler32(memoryview(data)[start:end]) & 0xFFFF) - 1
-            else:
-                from wirekit.proto.frame import byte_sum
-
-                total = byte_sum(data, start, end)
-            calculated = (total - _seq_byte_sum(received)) & 0xFFFF_FFFF
+            calculated = checksum_v1(data, start, end)
         else:
             calculated = checksum_v2(data, start, end)
         if calculated != received:
-            self._invalid(ErrorCode.BAD_CHECKSUM, error_text(
-                ErrorCode.BAD_CHECKSUM, received=received, calculated=calculated), seq)
+            self._bad_checksum(received, calculated, seq)
 
     def _invalid(self, code: ErrorCode, text: str, seq: int = 0) -> None:
         raise _Violation(code, text, seq, Input.RECV_INVALID)
@@ -252,7 +299,8 @@ class Connection:
         kind = self._known.get(mtype, Input.RECV_UNKNOWN)
         if kind is Input.RECV_ERROR and not code_closes(flags):
             kind = Input.RECV_NOTICE
-        if next_state(self.role, self.state, kind) is None:
+        target = next_state(self.role, self.state, kind)
+        if target is None:
             self._unexpected(kind, seq)
         if kind is Input.RECV_NOTICE:
             events.append(ErrorMessage(flags, payload.decode("utf-8", "replace"), seq))
@@ -261,7 +309,7 @@ class Connection:
             self._owe(_ERROR, seq)
         else:
             self._handlers[kind](flags, seq, payload, events)
-        self._move(kind)
+        self.state = target  # type: ignore[assignment]  # None raised above
 
     # -- server side
 
@@ -277,14 +325,18 @@ class Connection:
 
     def _on_data(self, flags: int, seq: int, payload: bytes, events: list[Event]) -> None:
         if self.role is Role.CLIENT or self.version == VERSION_1:
-            events.append(Data(payload, seq))
+            events.append(make_data(payload, seq))
             if self.role is Role.SERVER:
-                self._owed.append((_ACK, seq))
+                self._owe_acks(1)
             return
+        self._on_data_v2(seq, payload, events.append)
+
+    def _on_data_v2(self, seq: int, payload: bytes, append: Callable[[Event], None]) -> None:
+        """Deliver DATA ``seq`` if it is the next one; acknowledge duplicates (protocol.md §2)."""
         expected = self.delivered + 1
         if seq == expected:
             self.delivered = seq
-            events.append(Data(payload, seq))
+            append(make_data(payload, seq))
         elif seq < expected:
             self.duplicates += 1
         else:
@@ -485,22 +537,29 @@ class Connection:
         self._v2_ack_owed = False
 
     def _release_v1(self, owed: list[tuple[int, int]]) -> None:
-        """One reply per frame, in order, numbered with our counter: the hot path of v1."""
+        """One reply per frame, in order, numbered with our counter."""
+        for reply, value in owed:
+            if reply == _ACK:
+                self._ack_run(value)
+            else:
+                self._emit_reply(_ACK if reply == _GOODBYE_ACK else reply, value)
+
+    def _ack_run(self, count: int) -> None:
+        """``count`` v1 ACKs packed straight into the output: the hot path of version 1.
+
+        The checksum is computed from the fields (1 + 3 + the sequence's and the timestamp's
+        bytes; flags and length are 0) rather than by summing the packed bytes.
+        """
         ts = int(self._now + self.clock_offset)
-        ts_sum = _seq_byte_sum(ts >> 32) + _seq_byte_sum(ts & 0xFFFF_FFFF)
-        start = len(self._out)
-        acks = sum(1 for reply, _ in owed if reply in (_ACK, _GOODBYE_ACK))
-        if acks == len(owed):
-            self._out += bytes(HEADER_SIZE * acks)
-            out, counter, base = self._out, self._counter, VERSION_1 + _ACK + ts_sum
-            for index in range(acks):
-                seq = (counter + index - 1) % MAX_SEQUENCE + 1
-                _pack_into(out, start + index * HEADER_SIZE, VERSION_1, _ACK, 0, seq, 0,
-                           base + _seq_byte_sum(seq), ts)
-            self._counter = (counter + acks - 1) % MAX_SEQUENCE + 1
-            return
-        for reply, seq in owed:
-            self._emit_reply(_ACK if reply == _GOODBYE_ACK else reply, seq)
+        base = VERSION_1 + _ACK + _seq_byte_sum(ts >> 32) + _seq_byte_sum(ts & 0xFFFF_FFFF)
+        out, start, counter = self._out, len(self._out), self._counter
+        out += bytes(HEADER_SIZE * count)
+        for index in range(count):
+            seq = (counter + index - 1) % MAX_SEQUENCE + 1
+            _pack_into(out, start + index * HEADER_SIZE, VERSION_1, _ACK, 0, seq, 0,
+                       base + (seq >> 24) + (seq >> 16 & 0xFF) + (seq >> 8 & 0xFF)
+                       + (seq & 0xFF), ts)
+        self._counter = (counter + count - 1) % MAX_SEQUENCE + 1
 
     def _release_v2(self, owed: list[tuple[int, int]]) -> None:
         goodbye = False

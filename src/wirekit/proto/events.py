@@ -44,6 +44,20 @@ class Data:
     sequence: int = 0
 
 
+_new_object = object.__new__
+_set_payload = vars(Data)["payload"].__set__      # the slots' member descriptors
+_set_sequence = vars(Data)["sequence"].__set__
+
+
+def make_data(payload: bytes, sequence: int) -> Data:
+    """``Data(payload, sequence)`` at half the cost, for the receive hot path: it fills the
+    slots directly instead of going through the frozen dataclass's ``object.__setattr__``."""
+    event = _new_object(Data)
+    _set_payload(event, payload)
+    _set_sequence(event, sequence)
+    return event
+
+
 @dataclass(frozen=True, slots=True)
 class Ack:
     """Received by a client: every DATA up to ``sequence`` (the client's numbering) is delivered.
