@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wirekit.proto.codes import ErrorCode
 from wirekit.proto.connection import Connection
 from wirekit.proto.events import (
@@ -9,6 +11,7 @@ from wirekit.proto.events import (
     Acknowledge,
     Data,
     ErrorMessage,
+    Event,
     Goodbye,
     Heartbeat,
     Hello,
@@ -66,7 +69,7 @@ def drive(role: Role, state: State, version: int = 1) -> Connection:
 def apply(conn: Connection, event: Input) -> object:
     """Apply one input; returns the events (receive) or bytes (send)."""
     seq = conn.delivered + 1
-    receives = {
+    receives: dict[Input, Callable[[], bytes]] = {
         Input.RECV_HELLO: lambda: frame(conn, MessageType.HELLO, 1, b"hello"),
         Input.RECV_ACK: lambda: frame(conn, MessageType.ACK, 0),
         Input.RECV_DATA: lambda: frame(conn, MessageType.DATA, seq, b"data"),
@@ -85,13 +88,13 @@ def apply(conn: Connection, event: Input) -> object:
     if event is Input.TIMEOUT:
         conn.handle_timer(1e9)
         return None
-    sends = {
+    sends: dict[Input, Callable[[], Event]] = {
         Input.SEND_HELLO: lambda: Hello(None, b"hi"),
         Input.SEND_ACCEPT: lambda: Accept(None),
         Input.SEND_DATA: lambda: Data(b"payload"),
-        Input.SEND_ACK: lambda: Acknowledge(),
-        Input.SEND_HEARTBEAT: lambda: Heartbeat(),
-        Input.SEND_GOODBYE: lambda: Goodbye(),
+        Input.SEND_ACK: Acknowledge,
+        Input.SEND_HEARTBEAT: Heartbeat,
+        Input.SEND_GOODBYE: Goodbye,
         Input.SEND_ERROR: lambda: ErrorMessage(int(ErrorCode.INTERNAL), "internal error"),
     }
     return conn.send(sends[event]())

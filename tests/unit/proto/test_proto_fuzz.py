@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from wirekit.proto import Connection, ErrorCode, Role, State
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "fuzz_proto.py"
 
 
-def _load_fuzzer():  # type: ignore[no-untyped-def]
+def _load_fuzzer() -> Any:
     spec = importlib.util.spec_from_file_location("fuzz_proto", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
