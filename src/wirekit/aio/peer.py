@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wirekit.proto.server")
 
+#: Delay before re-judging idleness when bytes are waiting to be parsed (a busy loop).
+UNPARSED_GRACE = 0.05
+
 
 def _code_name(code: int) -> str:
     try:
@@ -76,6 +79,7 @@ class ServerConnection:
         self._busy = False
         self._goodbye_wanted = False
         self._timer: asyncio.TimerHandle | None = None
+        self._parsed_at = 0.0
 
     # ------------------------------------------------------------------ main loop
 
@@ -99,7 +103,7 @@ class ServerConnection:
             data = await reader.read(READ_SIZE)
             if self._ended():
                 return
-            now = self.loop.time()
+            now = self._parsed_at = self.loop.time()
             self.server.stats.bytes_received += len(data)
             events = conn.receive_data(data, now)
             while events:
@@ -331,6 +335,10 @@ class ServerConnection:
         now = self.loop.time()
         if now < deadline:
             self._timer = self.loop.call_at(deadline, self._on_timer)
+            return
+        if getattr(self.writer.transport.get_protocol(), "received_at", 0.0) > self._parsed_at:
+            # Bytes arrived that the reader task has not parsed yet: let it run first.
+            self._timer = self.loop.call_at(now + UNPARSED_GRACE, self._on_timer)
             return
         try:
             self.conn.handle_timer(now)

@@ -46,6 +46,17 @@ RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EN
 TRANSIENT_ERRORS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR})
 
 
+class TimedStreamProtocol(asyncio.StreamReaderProtocol):
+    """Remembers when bytes last arrived, so the idle timer can tell "silent" from "the loop
+    has not parsed what came in yet" (both can happen in one busy loop iteration)."""
+
+    received_at = 0.0
+
+    def data_received(self, data: bytes) -> None:
+        self.received_at = asyncio.get_running_loop().time()
+        super().data_received(data)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ServerConfig:
     """Everything ``wirekit proto server`` can be told."""
@@ -204,7 +215,7 @@ class Server:
         loop = asyncio.get_running_loop()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         reader = asyncio.StreamReader(limit=READ_SIZE, loop=loop)
-        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        protocol = TimedStreamProtocol(reader, loop=loop)
         transport, _ = await loop.connect_accepted_socket(
             lambda: protocol, sock, ssl=self.config.tls,
             ssl_handshake_timeout=10.0 if self.config.tls else None)
