@@ -140,12 +140,17 @@ class Client:
             raise NetworkError("the server is shutting down (it sent GOODBYE)")
         conn = self._require_conn()
         seq = self._last_seq + 1 if conn.version == VERSION_2 else conn.next_sequence
+        if len(payload) > conn.max_payload:
+            raise LocalProtocolError(f"payload of {len(payload)} bytes exceeds the negotiated "
+                                     f"maximum of {conn.max_payload}")
+        data = b""
+        if self._connected.is_set():  # else it goes out with the resend after reconnecting
+            data = conn.send(Data(payload, seq if conn.version == VERSION_2 else 0), self._now())
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._unacked[seq] = (payload, future, time.perf_counter())
         self._last_seq = seq
-        if self._connected.is_set():
-            self._write(conn.send(Data(payload, seq if conn.version == VERSION_2 else 0),
-                                  self._now()))
+        if data:
+            self._write(data)
             self.stats.sent += 1
             await self._drain()
         return future

@@ -105,6 +105,7 @@ class ServerConnection:
                 return
             now = self._parsed_at = self.loop.time()
             self.server.stats.bytes_received += len(data)
+            self.server.metrics.transferred("rx", len(data))
             events = conn.receive_data(data, now)
             while events:
                 await self._handle(events, now)
@@ -205,6 +206,7 @@ class ServerConnection:
         if data and not self.writer.is_closing():
             self.writer.write(data)
             self.server.stats.bytes_sent += len(data)
+            self.server.metrics.transferred("tx", len(data))
 
     async def _drain(self) -> None:
         """Wait for the output buffer to fall below its bound; a peer that does not read for

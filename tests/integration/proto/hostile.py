@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--tricklers", type=int, default=500)
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(json.dumps(asyncio.run(main_async(args))))
 

@@ -107,7 +107,7 @@ def read_frames(sock: socket.socket, timeout: float = 5.0) -> tuple[list[tuple[i
     while time.monotonic() < deadline:
         try:
             chunk = sock.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             break
         except ConnectionResetError:
             eof = True

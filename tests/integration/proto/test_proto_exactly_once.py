@@ -106,7 +106,7 @@ def test_each_message_exactly_once_in_order_despite_20_resets(tmp_path: Path) ->
         finally:
             proxy.stop_event.set()
             proxy.join(10)
-        stdout, stderr, code = running.stop()
+        _stdout, stderr, code = running.stop()
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout)
     assert proxy.kills == KILLS
