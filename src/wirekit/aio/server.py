@@ -142,7 +142,7 @@ class Server:
                                                    self.config.metrics_host)
         self._accepting = asyncio.create_task(self._accept_loop())
         host, port = self.address
-        log.info("listening on %s:%d%s", host, port, " (TLS)" if self.config.tls else "")
+        log.debug("listening on %s:%d%s", host, port, " (TLS)" if self.config.tls else "")
 
     def _bind(self) -> socket.socket:
         host = self.config.host
