@@ -227,11 +227,11 @@ class Client:
                                   clock_offset=time.time() - loop.time())
                 writer.write(conn.send(self._hello(resume), loop.time()))
                 accept = await self._await_accept(conn, reader)
+        except TimeoutError as exc:  # before OSError, of which it is a subclass
+            raise NetworkError(f"{self.host}:{self.port}: no answer within "
+                               f"{self.connect_timeout:g} s") from exc
         except (OSError, ssl.SSLError) as exc:
             raise NetworkError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
-        except TimeoutError as exc:
-            raise NetworkError(f"{self.host}:{self.port}: no answer to HELLO within "
-                               f"{self.connect_timeout:g} s") from exc
         self.conn, self._writer, self.accept = conn, writer, accept
         if accept.acceptance is not None:
             self.session_id = accept.acceptance.session_id

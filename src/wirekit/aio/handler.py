@@ -57,6 +57,8 @@ class GroupCommitFile:
         self._appended = 0   # records appended
         self._durable = 0    # records known to be on disk
         self._running: asyncio.Future[None] | None = None
+        self._running_upto = 0
+        self._failed: OSError | None = None
         self.syncs = 0
 
     def append(self, record: bytes) -> None:
@@ -64,23 +66,39 @@ class GroupCommitFile:
         self._appended += 1
 
     async def flush(self) -> None:
-        """Return once every record appended before this call is durable."""
+        """Return once every record appended before this call is durable.
+
+        Every waiter settles the write it waited for itself: awaiting a future that is already
+        done does not yield, so relying on the task that started the write to record its end
+        could spin the loop forever while that task waits for its turn.
+        """
         target = self._appended
         while self._durable < target:
+            if self._failed is not None:
+                raise self._failed
             running = self._running
-            if running is not None:
-                await asyncio.shield(running)
-                continue
-            data, upto = b"".join(self._pending), self._appended
-            self._pending = []
-            future = asyncio.get_running_loop().run_in_executor(None, self._write, data)
-            self._running = future
+            if running is None or running.done():
+                running = self._start_write()
+            upto = self._running_upto
             try:
-                await future
-                self._durable = upto
-                self.syncs += 1
-            finally:
-                self._running = None
+                await asyncio.shield(running)
+            except OSError as exc:
+                self._failed = exc  # records were lost with the buffer: never claim more
+                raise
+            self._settle(running, upto)
+
+    def _start_write(self) -> asyncio.Future[None]:
+        data, self._running_upto = b"".join(self._pending), self._appended
+        self._pending = []
+        self._running = asyncio.get_running_loop().run_in_executor(None, self._write, data)
+        return self._running
+
+    def _settle(self, running: asyncio.Future[None], upto: int) -> None:
+        if upto > self._durable:
+            self._durable = upto
+            self.syncs += 1
+        if self._running is running:
+            self._running = None
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)

@@ -120,12 +120,20 @@ async def _serve(config: Any) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
     started = time.monotonic()
     await stop.wait()
     await server.shutdown()
     totals = server.stats.as_dict()
     totals["duration_s"] = round(time.monotonic() - started, 3)
     return totals
+
+
+def _dump_tasks() -> None:
+    """SIGUSR1: print every task's stack to stderr (what is each connection waiting for?)."""
+    for task in asyncio.all_tasks():
+        click.echo(f"--- {task.get_name()}: {task.get_coro()}", err=True)
+        task.print_stack(file=sys.stderr)
 
 
 def _print_totals(totals: dict[str, object], as_json: bool) -> None:
@@ -235,7 +243,8 @@ async def _run_client(client_cls: Any, host: str, port: int, options: dict[str, 
         if verbose:
             session = f", session {client.session_id.hex()[:12]}" if version == 2 else ""
             out.print(f"Connected to {host}:{port} (protocol version {version}{session})")
-            out.print("-> HELLO  <- ACK")
+            if exchange:
+                out.print("-> HELLO  <- ACK")
         echo_task = asyncio.create_task(_print_echo(client, out)) if show_echo else None
         if exchange:
             payloads = iter([f"Data message #{n}".encode() for n in (1, 2, 3)])

@@ -77,7 +77,7 @@ class Sampler(threading.Thread):
 
 
 def test_hostile_peers_do_not_hurt_a_measured_client(tmp_path: Path) -> None:
-    with server(tmp_path, "--idle-timeout", "8", "--max-connections", "20000",
+    with server(tmp_path, "--idle-timeout", "10", "--max-connections", "20000",
                 "--log-level", "warning") as running:
         pid = running.proc.pid
         # Warm up: the event loop opens a few descriptors once, at its first connection
