@@ -41,12 +41,24 @@ class RunningServer:
         return self.stderr_path.read_text()
 
 
-def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> RunningServer:
-    """Start the server on 127.0.0.1, a free port, and wait until it listens."""
+def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None,
+                 nofile: int | None = None) -> RunningServer:
+    """Start the server on 127.0.0.1, a free port, and wait until it listens.
+
+    ``nofile`` caps the server's RLIMIT_NOFILE (soft and hard), to provoke EMFILE.
+    """
     err = tmp / f"server-{time.monotonic_ns()}.err"
+
+    def limit() -> None:
+        if nofile is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
     proc = subprocess.Popen([*WIREKIT, "proto", "server", "0", "--host", "127.0.0.1", *args],
                             stdout=subprocess.PIPE, stderr=err.open("w"), text=True,
-                            env={**os.environ, **(env or {})}, start_new_session=True)
+                            env={**os.environ, **(env or {})}, start_new_session=True,
+                            preexec_fn=limit)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         text = err.read_text()
@@ -63,8 +75,8 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Ru
 
 
 @contextlib.contextmanager
-def server(tmp: Path, *args: str) -> Iterator[RunningServer]:
-    running = start_server(tmp, *args)
+def server(tmp: Path, *args: str, nofile: int | None = None) -> Iterator[RunningServer]:
+    running = start_server(tmp, *args, nofile=nofile)
     try:
         yield running
     finally:

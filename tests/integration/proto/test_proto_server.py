@@ -151,3 +151,33 @@ def test_client_json_summary(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["acked"] == 2000 and summary["version"] == 2
     assert summary["ack_latency_ms"]["p99"] is not None
+
+
+def test_accept_backs_off_on_emfile_and_recovers(tmp_path: Path) -> None:
+    with server(tmp_path, nofile=48) as running:
+        crowd = []
+        for _ in range(60):  # more than the server has descriptors for
+            crowd.append(socket.create_connection(("127.0.0.1", running.port)))
+        time.sleep(0.5)
+        assert running.proc.poll() is None  # alive
+        for sock in crowd:
+            sock.close()
+        time.sleep(0.5)
+        done = run_cli("proto", "client", "127.0.0.1", str(running.port), timeout=30)
+        stdout, stderr, code = running.stop()
+    assert "accept failed (Too many open files); backing off 100 ms" in stderr
+    assert done.returncode == 0, done.stderr
+    assert code == 0
+
+
+def test_heartbeat_keeps_an_idle_client_alive(tmp_path: Path) -> None:
+    with server(tmp_path, "--idle-timeout", "1") as running:
+        port = str(running.port)
+        kept = run_cli("proto", "client", "127.0.0.1", port, "--count", "2", "--interval",
+                       "2", "--heartbeat", "0.3", "--json", timeout=30)
+        dropped = run_cli("proto", "client", "127.0.0.1", port, "--count", "2", "--interval",
+                          "2", timeout=30)
+        running.stop()
+    assert kept.returncode == 0, kept.stderr
+    assert json.loads(kept.stdout)["acked"] == 2
+    assert dropped.returncode != 0 and "idle timeout" in dropped.stderr
