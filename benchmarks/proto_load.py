@@ -59,14 +59,16 @@ def throughput(port: int, connections: int, messages: int, window: int) -> dict[
     for sock in socks:
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
-    pending_bytes = {s: 0 for s in socks}
-    partial = {s: b"" for s in socks}
+    pending_bytes = dict.fromkeys(socks, 0)
+    partial = dict.fromkeys(socks, b"")
     started = time.perf_counter()
     remaining = len(socks)
     while remaining:
         for key, events in selector.select(1.0):
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
+            fileobj = key.fileobj
+            if not isinstance(fileobj, socket.socket):
+                continue
+            sock = fileobj
             sent, acked = state[sock]
             if events & selectors.EVENT_READ:
                 data = sock.recv(1 << 20)

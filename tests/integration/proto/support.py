@@ -48,17 +48,15 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None,
     ``nofile`` caps the server's RLIMIT_NOFILE (soft and hard), to provoke EMFILE.
     """
     err = tmp / f"server-{time.monotonic_ns()}.err"
-
-    def limit() -> None:
-        if nofile is not None:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-    proc = subprocess.Popen([*WIREKIT, "proto", "server", "0", "--host", "127.0.0.1", *args],
-                            stdout=subprocess.PIPE, stderr=err.open("w"), text=True,
-                            env={**os.environ, **(env or {})}, start_new_session=True,
-                            preexec_fn=limit)
+    command = [*WIREKIT, "proto", "server", "0", "--host", "127.0.0.1", *args]
+    if nofile is not None:  # set in the child itself (preexec_fn is unsafe with threads)
+        command = [sys.executable, "-c",
+                   "import resource, runpy, sys; "
+                   f"resource.setrlimit(resource.RLIMIT_NOFILE, ({nofile}, {nofile})); "
+                   "sys.argv = ['wirekit', *sys.argv[1:]]; "
+                   "runpy.run_module('wirekit', run_name='__main__')", *command[3:]]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err.open("w"), text=True,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         text = err.read_text()

@@ -164,7 +164,7 @@ def test_accept_backs_off_on_emfile_and_recovers(tmp_path: Path) -> None:
             sock.close()
         time.sleep(0.5)
         done = run_cli("proto", "client", "127.0.0.1", str(running.port), timeout=30)
-        stdout, stderr, code = running.stop()
+        _stdout, stderr, code = running.stop()
     assert "accept failed (Too many open files); backing off 100 ms" in stderr
     assert done.returncode == 0, done.stderr
     assert code == 0
