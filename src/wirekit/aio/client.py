@@ -46,6 +46,8 @@ SEED_HELLO = b"Hello from client!"
 FATAL_CODES = frozenset({ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_FAILED,
                          ErrorCode.UNKNOWN_SESSION, ErrorCode.BAD_HELLO, ErrorCode.SERVER_FULL,
                          ErrorCode.SEQUENCE_GAP, ErrorCode.TOO_LARGE, ErrorCode.INTERNAL})
+#: Bytes queued before a write is forced even within one loop iteration.
+CORK_LIMIT = 256 * 1024
 #: First and largest pause between reconnection attempts (doubling in between).
 RECONNECT_BACKOFF = (0.05, 2.0)
 
@@ -104,6 +106,8 @@ class Client:
         self._closing = False
         self._server_goodbye = False
         self._connected = asyncio.Event()
+        self._out: list[bytes] = []
+        self._out_size = 0
 
     # ------------------------------------------------------------------ public API
 
@@ -296,6 +300,7 @@ class Client:
         except (OSError, LocalProtocolError) as exc:
             error = NetworkError(f"connection lost: {exc}")
         self._connected.clear()
+        self._out, self._out_size = [], 0  # unsent frames of a dead connection: resent later
         if self._writer is not None:
             self._writer.transport.abort()
         self._on_lost(error)
@@ -404,10 +409,24 @@ class Client:
         self._write_raw(data)
 
     def _write_raw(self, data: bytes) -> None:
-        if data and self._writer is not None and not self._writer.is_closing():
-            self._writer.write(data)
+        """Queue bytes; they go out in one write at the end of this loop iteration (a window of
+        DATA submitted back to back costs one send(2), not one per message)."""
+        if not data:
+            return
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush_out)
+        self._out.append(data)
+        self._out_size += len(data)
+
+    def _flush_out(self) -> None:
+        out, self._out, self._out_size = self._out, [], 0
+        writer = self._writer
+        if out and writer is not None and not writer.is_closing():
+            writer.write(b"".join(out) if len(out) > 1 else out[0])
 
     async def _drain(self) -> None:
+        if self._out_size >= CORK_LIMIT:
+            self._flush_out()
         writer = self._writer
         if writer is not None and not writer.is_closing():
             with contextlib.suppress(ConnectionError):
