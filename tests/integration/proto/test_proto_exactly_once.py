@@ -31,6 +31,7 @@ class KillingProxy(threading.Thread):
         super().__init__(daemon=True)
         self.upstream = upstream
         self.thresholds = sorted(thresholds)
+        self.rng = random.Random(5)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.forwarded = 0
@@ -72,18 +73,23 @@ class KillingProxy(threading.Thread):
         if not data:
             self._drop(sock, reset=False)
             return
+        kill = False
+        if sock in self.clients:
+            self.forwarded += len(data)
+            if self.thresholds and self.forwarded >= self.thresholds[0]:
+                # Forward a random prefix only (often half a frame), then reset: what was in
+                # flight is lost, as when a middlebox dies.
+                self.thresholds.pop(0)
+                data, kill = data[:self.rng.randrange(len(data))], True
         other.setblocking(True)
         try:
             other.sendall(data)
         except OSError:  # the server closed its side (a session taken over): drop the pair
             self._drop(sock, reset=False)
             return
-        if sock in self.clients:
-            self.forwarded += len(data)
-            if self.thresholds and self.forwarded >= self.thresholds[0]:
-                self.thresholds.pop(0)
-                self.kills += 1
-                self._drop(sock, reset=True)
+        if kill:
+            self.kills += 1
+            self._drop(sock, reset=True)
 
     def _drop(self, sock: socket.socket, *, reset: bool) -> None:
         other = self.peers.pop(sock)
