@@ -92,3 +92,19 @@ def test_resume_after_abort_delivers_once() -> None:
         assert [int(p) for _, _, p in handler.received] == list(range(1, 41))
 
     asyncio.run(scenario())
+
+
+def test_sixteen_mebibyte_payload_in_version_2() -> None:
+    async def scenario() -> None:
+        handler = Collecting()
+        limit = 16 * 1024 * 1024
+        config = ServerConfig(host="127.0.0.1", port=0, max_payload=limit)
+        async with Server(config, handler) as server:
+            host, port = server.address
+            payload = bytes(range(256)) * (limit // 256)
+            async with Client.connect(host, port) as client:
+                assert client.conn is not None and client.conn.max_payload == limit
+                assert await client.send(payload) == 1
+        assert handler.received[0][2] == payload
+
+    asyncio.run(scenario())
