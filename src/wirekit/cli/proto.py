@@ -69,6 +69,8 @@ def _setup_logging(level: str) -> None:
               help="Address of the metrics endpoint.")
 @click.option("--grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Seconds clients get to finish after the shutdown GOODBYE.")
+@click.option("--session-ttl", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              help="Seconds a version-2 session can be resumed after its connection ends.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True, help="Logging level (stderr).")
 @click.option("--json", "as_json", is_flag=True, help="Print the final totals as JSON.")
@@ -76,7 +78,8 @@ def server(port: int,  # noqa: PLR0917 (click passes options by name)
             host: str, max_connections: int, idle_timeout: float, max_payload: int,
            tls_cert: Path | None, tls_key: Path | None, token: str | None,
            output: Path | None, output_format: str, echo: bool, metrics_port: int | None,
-           metrics_host: str, grace: float, log_level: str, as_json: bool) -> None:
+           metrics_host: str, grace: float, session_ttl: float, log_level: str,
+           as_json: bool) -> None:
     """Serve the protocol on PORT (default 9999) until SIGINT or SIGTERM.
 
     \b
@@ -84,6 +87,7 @@ def server(port: int,  # noqa: PLR0917 (click passes options by name)
     HEARTBEAT, an unknown type ERROR "Unknown message type".  A bad version, a length
     over --max-payload or a wrong checksum get an ERROR naming the reason, then close.
     On SIGINT/SIGTERM: stop accepting, GOODBYE to each client, wait --grace, print totals.
+    SIGUSR1 prints every task's stack to stderr (what is each connection waiting for?).
 
     \b
       wirekit proto server                           # port 9999, all addresses
@@ -103,7 +107,8 @@ def server(port: int,  # noqa: PLR0917 (click passes options by name)
         max_payload=max_payload, token=token.encode() if token else None,
         tls=server_context(tls_cert, tls_key) if tls_cert and tls_key else None,
         output=output, output_format=RecordFormat(output_format), echo=echo,
-        metrics_port=metrics_port, metrics_host=metrics_host, grace=grace)
+        metrics_port=metrics_port, metrics_host=metrics_host, grace=grace,
+        session_ttl=session_ttl)
     stats = run(_serve(config))
     _print_totals(stats, as_json)
 
