@@ -217,7 +217,7 @@ def client(host: str,  # noqa: PLR0917 (click passes options by name)
     if count is not None:
         payloads: Iterator[bytes] = _numbered(count, size)
     elif from_stdin:
-        payloads = (line.rstrip(b"\n") for line in sys.stdin.buffer)
+        payloads = _STDIN  # read in a worker thread: the loop keeps serving ACKs meanwhile
     else:
         payloads = iter([])
     exchange = count is None and not from_stdin
@@ -276,10 +276,28 @@ async def _connected(client_cls: Any, host: str, port: int,
         yield client
 
 
+_STDIN: Iterator[bytes] = iter([])  # a marker: lines of standard input
+
+
+async def _stdin_lines() -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.buffer.readline):
+        yield line.rstrip(b"\n")
+
+
+async def _iterate(payloads: Iterator[bytes]) -> AsyncIterator[bytes]:
+    if payloads is _STDIN:
+        async for line in _stdin_lines():
+            yield line
+        return
+    for payload in payloads:
+        yield payload
+
+
 async def _pump(client: Any, payloads: Iterator[bytes], interval: float,
                 out: Any | None) -> None:
     pending = []
-    for payload in payloads:
+    async for payload in _iterate(payloads):
         future = await client.submit(payload)
         if out is not None:
             seq = await future
