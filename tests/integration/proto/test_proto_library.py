@@ -108,3 +108,34 @@ def test_sixteen_mebibyte_payload_in_version_2() -> None:
         assert handler.received[0][2] == payload
 
     asyncio.run(scenario())
+
+
+def test_shutdown_mid_stream_loses_no_acknowledged_message() -> None:
+    async def scenario() -> None:
+        handler = Collecting()
+        server = Server(ServerConfig(host="127.0.0.1", port=0, grace=2.0), handler)
+        await server.start()
+        host, port = server.address
+        client = Client(host, port, window=32)
+        await client.open()
+        futures: list[asyncio.Future[int]] = []
+
+        async def produce() -> None:
+            for n in range(1, 100_000):
+                try:
+                    futures.append(await client.submit(f"{n}".encode()))
+                except Exception:
+                    return
+
+        producer = asyncio.create_task(produce())
+        await asyncio.sleep(0.2)
+        await server.shutdown()  # GOODBYE while DATA is in flight
+        await asyncio.wait_for(producer, 10)
+        client.abort()
+        acked = [f.result() for f in futures if f.done() and not f.cancelled()
+                 and f.exception() is None]
+        assert acked, "nothing was acknowledged before the shutdown"
+        delivered = [int(p) for _, _, p in handler.received]
+        assert delivered[:len(acked)] == acked == list(range(1, len(acked) + 1))
+
+    asyncio.run(scenario())
