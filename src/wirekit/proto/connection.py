@@ -44,19 +44,20 @@ from wirekit.proto.frame import (
     MessageType,
     checksum_v1,
     checksum_v2,
-    encode_frame,
 )
 from wirekit.proto.hello import Acceptance, Offer
 from wirekit.proto.limits import HEADER_SIZE, HEARTBEAT_MISSES, MAX_SEQUENCE, V1_MAX_PAYLOAD
 from wirekit.proto.state import Input, Role, State, next_state
+from wirekit.proto.writer import ACK as _ACK
+from wirekit.proto.writer import ERROR as _ERROR
+from wirekit.proto.writer import GOODBYE_ACK as _GOODBYE_ACK
+from wirekit.proto.writer import HEARTBEAT as _HEARTBEAT
+from wirekit.proto.writer import ReplyWriter
 
-_ACK, _ERROR, _HEARTBEAT = int(MessageType.ACK), int(MessageType.ERROR), int(MessageType.HEARTBEAT)
 _DATA = int(MessageType.DATA)
 #: Frames up to this many bytes of payload get the inline v1 checksum (one adler32 call covers
 #: 256 bytes; see frame.byte_sum).
 _SHORT = 256 - HEADER_SIZE
-_GOODBYE_ACK = -1  # an owed ACK after which the server closes
-_pack_into = HEADER.pack_into
 _adler32 = zlib.adler32
 _SERVER_KNOWN = {1: Input.RECV_HELLO, 2: Input.RECV_DATA, 5: Input.RECV_HEARTBEAT,
                  6: Input.RECV_GOODBYE, 4: Input.RECV_ERROR}
@@ -82,11 +83,7 @@ def _as_code(value: int) -> ErrorCode:
         return ErrorCode.UNSPECIFIED
 
 
-def _seq_byte_sum(value: int) -> int:
-    return (value >> 24) + (value >> 16 & 0xFF) + (value >> 8 & 0xFF) + (value & 0xFF)
-
-
-class Connection:
+class Connection(ReplyWriter):
     """One end of one connection.  ``role`` is :class:`Role.CLIENT` or :class:`Role.SERVER`.
 
     ``max_payload`` is the version-1 limit (and what a server grants at most in version 2);
@@ -98,6 +95,7 @@ class Connection:
     def __init__(self, role: Role, *, max_payload: int = V1_MAX_PAYLOAD,
                  idle_timeout: float | None = None, heartbeat: float | None = None,
                  clock_offset: float = 0.0, now: float = 0.0) -> None:
+        super().__init__()
         self.role = role
         self.state = State.IDLE
         self.version = VERSION_1
@@ -111,11 +109,7 @@ class Connection:
         self.duplicates = 0
         self.frames_received = 0
         self.offered = False
-        self._counter = 1           # v1 numbering of the frames this side sends
         self._buffer = FrameBuffer()
-        self._out = bytearray()
-        self._owed: list[tuple[int, int]] = []   # server: replies owed, in arrival order
-        self._v2_ack_owed = False
         self._awaiting: list[tuple[int, int]] = []  # client v1: (our seq, reply type expected)
         self._last_frame_at = now
         self._last_sent_at = now
@@ -255,15 +249,6 @@ class Connection:
             self.frames_received += count
             self._last_frame_at = now
 
-    def _owe_acks(self, count: int) -> int:
-        """Owe ``count`` more v1 ACKs, merged into a run with the ACKs owed just before."""
-        owed = self._owed
-        if owed and owed[-1][0] == _ACK:
-            owed[-1] = (_ACK, owed[-1][1] + count)
-        else:
-            owed.append((_ACK, count))
-        return 0
-
     def _fast_data(self) -> int:
         """The version when a server's DATA leaves the state unchanged (OPEN, GOODBYE_SENT),
         so the parse loop can skip the table lookup per DATA; else 0."""
@@ -359,13 +344,6 @@ class Connection:
     def _on_error(self, flags: int, seq: int, payload: bytes, events: list[Event]) -> None:
         events.append(ErrorMessage(flags, payload.decode("utf-8", "replace"), seq))
 
-    def _owe(self, reply: int, seq: int) -> None:
-        """Owe a reply; with nothing owed before it, it can go out at once (order is kept)."""
-        if self._owed or self._v2_ack_owed:
-            self._owed.append((reply, seq))
-        else:
-            self._emit_reply(reply, seq)
-
     # -- client side
 
     def _on_ack(self, flags: int, seq: int, payload: bytes, events: list[Event]) -> None:
@@ -442,36 +420,6 @@ class Connection:
             return self.last_data_sent + 1
         return self._counter
 
-    def _frame(self, mtype: int, seq: int, payload: bytes = b"", flags: int = 0,
-               version: int | None = None) -> None:
-        version = self.version if version is None else version
-        self._out += encode_frame(version, mtype, seq, payload, flags=flags,
-                                  timestamp=self._timestamp(version))
-
-    def _timestamp(self, version: int) -> int:
-        wall = self._now + self.clock_offset
-        return int(wall * 1_000_000_000) if version == VERSION_2 else int(wall)
-
-    _now = 0.0
-
-    def _v1_seq(self) -> int:
-        seq = self._counter
-        self._counter = seq + 1 if seq < MAX_SEQUENCE else 1
-        return seq
-
-    def _queue_error(self, code: ErrorCode, text: str, sequence: int = 0) -> None:
-        seq = self._v1_seq() if self.version == VERSION_1 else sequence
-        self._frame(_ERROR, seq, text.encode(), flags=int(code))
-
-    def _emit_reply(self, reply: int, seq: int) -> None:
-        if reply == _ERROR:
-            self._queue_error(ErrorCode.UNKNOWN_TYPE, error_text(ErrorCode.UNKNOWN_TYPE), seq)
-        elif reply == _HEARTBEAT:
-            self._frame(_HEARTBEAT, self._v1_seq() if self.version == VERSION_1
-                        else self.delivered)
-        else:
-            self._frame(_ACK, self._v1_seq() if self.version == VERSION_1 else self.delivered)
-
     def _send_hello(self, event: Hello, now: float) -> None:
         self._move(Input.SEND_HELLO)
         self._now = now
@@ -535,41 +483,6 @@ class Connection:
             self._release_v2(self._owed)
         self._owed = []
         self._v2_ack_owed = False
-
-    def _release_v1(self, owed: list[tuple[int, int]]) -> None:
-        """One reply per frame, in order, numbered with our counter."""
-        for reply, value in owed:
-            if reply == _ACK:
-                self._ack_run(value)
-            else:
-                self._emit_reply(_ACK if reply == _GOODBYE_ACK else reply, value)
-
-    def _ack_run(self, count: int) -> None:
-        """``count`` v1 ACKs packed straight into the output: the hot path of version 1.
-
-        The checksum is computed from the fields (1 + 3 + the sequence's and the timestamp's
-        bytes; flags and length are 0) rather than by summing the packed bytes.
-        """
-        ts = int(self._now + self.clock_offset)
-        base = VERSION_1 + _ACK + _seq_byte_sum(ts >> 32) + _seq_byte_sum(ts & 0xFFFF_FFFF)
-        out, start, counter = self._out, len(self._out), self._counter
-        out += bytes(HEADER_SIZE * count)
-        for index in range(count):
-            seq = (counter + index - 1) % MAX_SEQUENCE + 1
-            _pack_into(out, start + index * HEADER_SIZE, VERSION_1, _ACK, 0, seq, 0,
-                       base + (seq >> 24) + (seq >> 16 & 0xFF) + (seq >> 8 & 0xFF)
-                       + (seq & 0xFF), ts)
-        self._counter = (counter + count - 1) % MAX_SEQUENCE + 1
-
-    def _release_v2(self, owed: list[tuple[int, int]]) -> None:
-        goodbye = False
-        for reply, seq in owed:
-            if reply == _GOODBYE_ACK:
-                goodbye = True
-            else:
-                self._emit_reply(reply, seq)
-        if self._v2_ack_owed or goodbye:
-            self._emit_reply(_ACK, 0)
 
     def _send_heartbeat(self, event: Heartbeat, now: float) -> None:
         self._move(Input.SEND_HEARTBEAT)
