@@ -40,6 +40,8 @@ from wirekit.proto.session import SessionTable
 
 log = logging.getLogger("wirekit.proto.server")
 
+#: Connections accepted in a row before the accept loop yields to everything else.
+ACCEPT_BURST = 64
 #: accept(2) errors that mean "out of resources for now": back off and retry.
 RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: accept(2) errors about the one connection being accepted: skip it.
@@ -167,7 +169,13 @@ class Server:
         listener = self._listener
         if listener is None:
             raise RuntimeError("server is not started")
+        accepted = 0
         while True:
+            accepted += 1
+            if accepted % ACCEPT_BURST == 0:
+                # sock_accept() completes without yielding while the backlog is full; let the
+                # established connections run between bursts (a SYN flood must not starve them).
+                await asyncio.sleep(0)
             try:
                 sock, address = await loop.sock_accept(listener)
             except OSError as exc:
