@@ -115,6 +115,7 @@ def test_shutdown_sends_goodbye_and_prints_totals(tmp_path: Path) -> None:
         assert frames == [(6, 0, 3, b"")]  # GOODBYE, numbered by the server's counter
         sock.sendall(encode_frame(1, 6, 3))  # our GOODBYE: the server ACKs and closes
         frames, eof = read_frames(sock)
+        running.proc.wait(timeout=10)  # it exits by itself: no second signal
         stdout, stderr, code = running.stop()
     assert frames == [(3, 0, 4, b"")] and eof
     assert code == 0 and time.monotonic() - started < 5
