@@ -172,13 +172,13 @@ def test_accept_backs_off_on_emfile_and_recovers(tmp_path: Path) -> None:
 
 
 def test_heartbeat_keeps_an_idle_client_alive(tmp_path: Path) -> None:
-    with server(tmp_path, "--idle-timeout", "1") as running:
+    with server(tmp_path, "--idle-timeout", "0.6") as running:
         port = str(running.port)
-        kept = run_cli("proto", "client", "127.0.0.1", port, "--count", "2", "--interval",
-                       "2", "--heartbeat", "0.3", "--json", timeout=30)
-        dropped = run_cli("proto", "client", "127.0.0.1", port, "--count", "2", "--interval",
-                          "2", timeout=30)
+        kept = run_cli("proto", "client", "127.0.0.1", port, "--count", "1", "--interval",
+                       "1.2", "--heartbeat", "0.15", "--json", timeout=30)
+        dropped = run_cli("proto", "client", "127.0.0.1", port, "--count", "1", "--interval",
+                          "1.2", timeout=30)
         running.stop()
     assert kept.returncode == 0, kept.stderr
-    assert json.loads(kept.stdout)["acked"] == 2
+    assert json.loads(kept.stdout)["acked"] == 1
     assert dropped.returncode != 0 and "idle timeout" in dropped.stderr
