@@ -80,6 +80,10 @@ class ServerConnection:
         self._goodbye_wanted = False
         self._timer: asyncio.TimerHandle | None = None
         self._parsed_at = 0.0
+        self._reading = False  # the task waits in read() on an empty buffer
+        protocol = writer.transport.get_protocol()
+        if hasattr(protocol, "fast_path"):
+            protocol.fast_path = self._fast_path
 
     # ------------------------------------------------------------------ main loop
 
@@ -100,7 +104,11 @@ class ServerConnection:
     async def _serve(self) -> None:
         conn, reader = self.conn, self.reader
         while not self._ended():
-            data = await reader.read(READ_SIZE)
+            self._reading = True
+            try:
+                data = await reader.read(READ_SIZE)
+            finally:
+                self._reading = False
             if self._ended():
                 return
             now = self._parsed_at = self.loop.time()
@@ -112,6 +120,41 @@ class ServerConnection:
                 if self._ended():
                     return
                 events = conn.next_events(self.loop.time())
+
+    def _fast_path(self, data: bytes) -> bool:
+        """Handle a read in the protocol callback itself when nothing needs to be awaited:
+        an open session, a handler without commit, the task idle in read() (so no earlier
+        bytes are waiting), output below its bound.  Saves the wake-up of the task."""
+        if not (self._reading and self.session is not None and self.session.owner is self
+                and not self.server.handler.needs_commit and not self._goodbye_wanted
+                and self.conn.state in (State.OPEN, State.GOODBYE_SENT)
+                and self.writer.transport.get_write_buffer_size()
+                <= self.server.config.write_buffer):
+            self._reading = False  # the bytes go to the reader: order is kept from here on
+            return False
+        now = self._parsed_at = self.loop.time()
+        self.server.stats.bytes_received += len(data)
+        self.server.metrics.transferred("rx", len(data))
+        try:
+            events = self.conn.receive_data(data, now)
+            while events:
+                out: list[bytes] = []
+                delivered = self._dispatch(events, out)
+                self._release(out, delivered, now)
+                if out:
+                    self._write(b"".join(out) if len(out) > 1 else out[0])
+                if self.conn.closed:
+                    break
+                events = self.conn.next_events(self.loop.time())
+        except RemoteProtocolError as exc:
+            self._note_error(_code_name(exc.code), str(exc))
+            self._write(self.conn.data_to_send())
+        except Exception as exc:  # a handler bug: same outcome as in the task
+            log.error("%s: handler failed: %s", self.peer, exc)
+            self._refuse_now(ErrorCode.INTERNAL, error_text(ErrorCode.INTERNAL))
+        if self.conn.closed:
+            self.writer.close()  # the task wakes up with EOF and finishes
+        return True
 
     def _ended(self) -> bool:
         return self.conn.closed or self.taken_over

@@ -14,6 +14,7 @@ import logging
 import socket
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,9 +54,14 @@ class TimedStreamProtocol(asyncio.StreamReaderProtocol):
     has not parsed what came in yet" (both can happen in one busy loop iteration)."""
 
     received_at = 0.0
+    #: Set by the connection: handles ``data`` synchronously and returns True, or declines.
+    fast_path: Callable[[bytes], bool] | None = None
 
     def data_received(self, data: bytes) -> None:
         self.received_at = asyncio.get_running_loop().time()
+        fast_path = self.fast_path
+        if fast_path is not None and fast_path(data):
+            return
         super().data_received(data)
 
 

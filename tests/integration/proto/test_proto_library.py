@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,14 @@ def test_shutdown_mid_stream_loses_no_acknowledged_message() -> None:
         assert delivered[:len(acked)] == acked == list(range(1, len(acked) + 1))
 
     asyncio.run(scenario())
+
+
+def test_which_handlers_need_the_commit_step(tmp_path: Path) -> None:
+    from wirekit.aio.handler import GroupCommitFile, RecordingHandler
+
+    assert not Handler().needs_commit  # acknowledged in the read callback itself
+    assert not RecordingHandler(echo=True).needs_commit
+    sink = GroupCommitFile(tmp_path / "out.bin")
+    assert RecordingHandler(output=sink).needs_commit  # ACK after fsync
+    sink.close()
+    assert Collecting().needs_commit  # overrides commit()
