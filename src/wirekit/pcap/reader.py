@@ -22,9 +22,10 @@ import sys
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from itertools import chain
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from wirekit.errors import CaptureFileError
 from wirekit.packet.linktype import LinkType
@@ -301,6 +302,18 @@ class Reader:
         if isinstance(self._parser, pcapng.PcapngParser):
             return Counter(self._parser.skipped_blocks)
         return Counter()
+
+    def describe(self) -> dict[str, Any]:
+        """What the file says about itself, JSON-ready (complete once iteration has finished)."""
+        return {
+            "file": self.name, "format": self.format.value, "compressed": self.compressed,
+            "sections": [asdict(section) for section in self.sections],
+            "interfaces": [interface.to_dict() for interface in self.interfaces],
+            "truncated": self.truncated,
+            "truncation": None if self.truncation is None else self.truncation.to_dict(),
+            "skipped_blocks": {f"0x{kind:08x}": count
+                               for kind, count in sorted(self.skipped_blocks.items())},
+        }
 
     # -- closing -----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ computed only when asked for.  The descriptive types are frozen, slotted datacla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +33,11 @@ class FileFormat(StrEnum):
 
     PCAP = "pcap"
     PCAPNG = "pcapng"
+
+
+def link_name(link: LinkType | int) -> str:
+    """``ETHERNET`` for a known link type, ``LINKTYPE_147`` for another."""
+    return link.name if isinstance(link, LinkType) else f"LINKTYPE_{int(link)}"
 
 
 def link_type(value: int) -> LinkType | int:
@@ -81,6 +86,13 @@ class Interface:
     comments: tuple[str, ...] = ()
     options: tuple[Option, ...] = field(default=(), repr=False)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (raw options left out: they are in the named fields)."""
+        found = asdict(self)
+        del found["options"]
+        found["link"] = link_name(self.link)
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class Truncation:
@@ -89,6 +101,10 @@ class Truncation:
     offset: int     # byte offset of the incomplete record in the file
     needed: int     # bytes the record header announces (0 when the header itself is cut)
     available: int  # bytes the file still had
+
+    def to_dict(self) -> dict[str, int | str]:
+        return {"offset": self.offset, "needed": self.needed, "available": self.available,
+                "message": str(self)}
 
     def __str__(self) -> str:
         if self.needed:
@@ -182,6 +198,17 @@ class Record:
 
             self._packet: Any = parse(self.data, link=self.link)
             return self._packet
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record's metadata, JSON-ready (the decoded layers are ``packet.to_dict()``)."""
+        return {
+            "timestamp": self.timestamp, "timestamp_ns": self.timestamp_ns,
+            "has_timestamp": self.has_timestamp, "caplen": len(self.data),
+            "orig_len": self.orig_len, "link": link_name(self.link),
+            "interface": self.interface.index, "interface_name": self.interface.name,
+            "section": self.interface.section, "comments": list(self.comments),
+            "direction": self.direction,
+        }
 
     def __bytes__(self) -> bytes:
         return bytes(self.data)

@@ -132,7 +132,8 @@ SHB_IDB = len(pf.shb() + pf.idb())
     (_ng(pf.opb(5, 1, b"a" * 8)), "interface 5 is not described"),
     (pf.pcap_header(snaplen=1500) + struct.pack("<IIII", T0, 0, 10**6, 10**6),
      "captured length 1000000 exceeds the snaplen (1500)"),
-])
+], ids=["trailer", "length-10", "length-13", "short-epb", "interface", "caplen", "spb-first",
+        "version", "opb-interface", "pcap-caplen"])
 def test_damage_raises_one_line_with_the_offset(tmp_path: Path, data: bytes,
                                                 message: str) -> None:
     with Reader(_path(tmp_path, data)) as reader, pytest.raises(CaptureFileError) as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -45,13 +48,15 @@ def test_styles_like_tcpdump() -> None:
     assert format_time(later, TimeStyle.SINCE_FIRST, first_ns=T) == " 25:01:01.000005"
 
 
-def test_clock_uses_local_time_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
-    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30
+def test_clock_uses_local_time_by_default() -> None:
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"  # UTC+05:30
     time.tzset()
     try:
         assert format_time(T) == "03:43:20.123456"
     finally:
-        monkeypatch.delenv("TZ")
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
         time.tzset()
