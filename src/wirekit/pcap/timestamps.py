@@ -87,22 +87,29 @@ def _duration(ns: int, digits: int) -> str:
     return f"{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{_fraction(ns, digits)}"
 
 
+def _span(ns: int, reference_ns: int, digits: int) -> str:
+    unit = 10 ** (9 - digits)
+    return _duration(ns // unit * unit - reference_ns // unit * unit, digits)
+
+
 def format_time(ns: int, style: TimeStyle = TimeStyle.CLOCK, *, digits: int = 6,
                 previous_ns: int | None = None, first_ns: int | None = None,
                 utc: bool = False) -> str:
     """Format a timestamp the way ``tcpdump -r`` does with the matching number of ``-t``.
 
     ``digits`` is 6 (tcpdump's default) or 9 (``--nano``).  DELTA and SINCE_FIRST need the
-    previous and first timestamps; the first packet prints a zero span, as tcpdump does.
+    previous and first timestamps; the first packet prints a zero span, as tcpdump does.  Spans
+    are taken between the timestamps as printed (cut to ``digits``), as tcpdump takes them, so
+    printed times and printed spans add up.  Unlike tcpdump's, span hours do not wrap at 24.
     """
     if style is TimeStyle.NONE:
         return ""
     if style is TimeStyle.EPOCH:
         return f"{ns // NS_PER_SECOND}.{_fraction(ns, digits)}"
     if style is TimeStyle.DELTA:
-        return _duration(ns - (ns if previous_ns is None else previous_ns), digits)
+        return _span(ns, ns if previous_ns is None else previous_ns, digits)
     if style is TimeStyle.SINCE_FIRST:
-        return _duration(ns - (ns if first_ns is None else first_ns), digits)
+        return _span(ns, ns if first_ns is None else first_ns, digits)
     clock = _clock(ns, utc)
     hms = f"{clock.tm_hour:02d}:{clock.tm_min:02d}:{clock.tm_sec:02d}.{_fraction(ns, digits)}"
     if style is TimeStyle.DATE:

@@ -44,6 +44,10 @@ def test_styles_like_tcpdump() -> None:
     assert format_time(T, TimeStyle.DELTA) == " 00:00:00.000000"
     assert format_time(T, TimeStyle.DELTA, previous_ns=T - 1_500_000) == " 00:00:00.001500"
     assert format_time(T, TimeStyle.DELTA, previous_ns=T + 2 * 10**9) == "-00:00:02.000000"
+    # Spans are taken between the printed (truncated) times, as tcpdump does.
+    assert format_time(T + 999, TimeStyle.DELTA, previous_ns=T) == " 00:00:00.000001"
+    assert format_time(T + 999, TimeStyle.DELTA, previous_ns=T, digits=9) == \
+        " 00:00:00.000000999"
     later = T + 90_061 * 10**9 + 5_000  # a day, an hour, a minute, a second later
     assert format_time(later, TimeStyle.SINCE_FIRST, first_ns=T) == " 25:01:01.000005"
 
