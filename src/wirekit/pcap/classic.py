@@ -132,7 +132,3 @@ class PcapParser:
         finally:
             self.pos = pos
 
-
-def encode_record_header(order: str = "<") -> struct.Struct:
-    """The packer of record headers in a byte order (seconds, fraction, caplen, orig_len)."""
-    return struct.Struct(order + "IIII")

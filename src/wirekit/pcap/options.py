@@ -96,7 +96,3 @@ def direction_of(flags: int) -> str | None:
     """``epb_flags`` bits 0-1: 01 inbound, 10 outbound, 00 not known (section 4.3.1)."""
     return {1: "in", 2: "out"}.get(flags & 3)
 
-
-def flags_for_direction(direction: str | None) -> int:
-    """The ``epb_flags`` direction bits for ``"in"`` / ``"out"`` / None."""
-    return {"in": 1, "out": 2, None: 0}[direction]

@@ -298,22 +298,6 @@ def encode_interface(link: int, snaplen: int, options: list[tuple[int, bytes | s
     return encode_block(BLOCK_IDB, body + encode_options(options, order), order)
 
 
-def encode_simple_packet(data: bytes, orig_len: int, order: str = "<") -> bytes:
-    """A simple packet block (no timestamp, interface 0); used by tests and tools."""
-    body = struct.pack(order + "I", orig_len) + data + b"\0" * _PAD[len(data) & 3]
-    return encode_block(BLOCK_SPB, body, order)
-
-
-def encode_obsolete_packet(interface: int, units: int, data: bytes, orig_len: int, *,
-                           options: list[tuple[int, bytes | str]] | None = None,
-                           order: str = "<", drops: int = 0) -> bytes:
-    """An obsolete packet block (type 2), as old tools wrote it; for interop tests."""
-    body = struct.pack(order + "HHIIII", interface, drops, units >> 32, units & 0xFFFFFFFF,
-                       len(data), orig_len)
-    body += data + b"\0" * _PAD[len(data) & 3] + encode_options(options or [], order)
-    return encode_block(BLOCK_OPB, body, order)
-
-
 def tsresol_for(nanosecond: bool) -> int:
     """The ``if_tsresol`` byte a writer uses: 9 (10^-9 s) or 6 (10^-6 s)."""
     return 9 if nanosecond else 6

@@ -86,8 +86,12 @@ class Reader:
         self._stream: _Prefixed | gzip.GzipFile | None = None
         self._first = b""
         self._iterated = False
-        self._open(source)
-        self.format, self._header = self._detect()
+        try:
+            self._open(source)
+            self.format, self._header = self._detect()
+        except BaseException:
+            self.close()
+            raise
         self._parser: _Parser = self._new_parser()
         self._peek_interfaces()
 

@@ -12,6 +12,7 @@ joins it with the data; nothing else happens per packet unless a comment or flag
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import struct
@@ -99,8 +100,12 @@ class Writer:
         self.name, self._file, self._owns_file = _open_target(target)
         self._write = self._file.write
         self._closed = False
-        self._emit(self._file_header(interface_name, comment))
-        self.flush()
+        try:
+            self._emit(self._file_header(interface_name, comment))
+            self.flush()
+        except BaseException:
+            self._abandon()
+            raise
 
     # -- what a format defines ---------------------------------------------------------------
 
@@ -175,6 +180,13 @@ class Writer:
             self.flush()
         finally:
             if self._owns_file:
+                self._file.close()
+
+    def _abandon(self) -> None:
+        """Close without flushing, after the file could not be set up."""
+        self._closed = True
+        if self._owns_file:
+            with contextlib.suppress(OSError):
                 self._file.close()
 
     @property
