@@ -69,3 +69,13 @@ def test_errors_become_one_line_and_code(monkeypatch: pytest.MonkeyPatch,
     assert text in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_broken_pipe_ends_quietly_with_zero(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(cli_main.LazyGroup, "get_command",
+                        lambda self, ctx, name: _raising_command(BrokenPipeError()))
+    monkeypatch.setattr(cli_main.LazyGroup, "list_commands", lambda self, ctx: ["boom"])
+    monkeypatch.setattr(cli_main, "_silence_stdout", lambda: None)
+    assert cli_main.main(["boom"]) == 0
+    assert capsys.readouterr().err == ""

@@ -89,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every failure into one line and an exit code."""
     debug = os.environ.get("WIREKIT_DEBUG") == "1"
     try:
-        cli.main(args=argv, prog_name="wirekit", standalone_mode=False)
+        # Not cli.main(): click's own main() turns a broken pipe into sys.exit(1), and we want
+        # `wirekit read big.pcap | head` to end quietly with 0, as tcpdump does.
+        args = sys.argv[1:] if argv is None else argv
+        with cli.make_context("wirekit", list(args)) as ctx:
+            cli.invoke(ctx)
+        sys.stdout.flush()
     except click.exceptions.Abort:
         return _fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
