@@ -1,10 +1,15 @@
-"""Read ethtool facts about an interface without running the ethtool program.
+"""Read and change ethtool settings of an interface without running the ethtool program.
 
 Driver information comes from the ``SIOCETHTOOL``/``ETHTOOL_GDRVINFO`` ioctl; link mode, rings,
 channels, coalescing and features come through pyroute2's ``Ethtool`` (ethtool netlink where the
 kernel has it, the ioctl otherwise).  Every getter returns ``None`` when the driver does not
 support the query (a veth has no rings, ``lo`` no link mode) and raises
 :class:`~wirekit.errors.InterfaceError` when the interface does not exist.
+
+The setters (``set_rings``, ``set_channels``, ``set_coalesce``, ``set_features``; the
+``ethtool -G/-L/-C/-K`` requests) raise :class:`EthtoolRequestError` carrying the kernel's errno
+when the driver refuses (EOPNOTSUPP on a veth's rings, EINVAL above the maximum, EPERM without
+CAP_NET_ADMIN).  A driver may accept a request and adjust it, so callers read the value back.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import os
 import socket
 import struct
 from collections.abc import Callable, Iterator
@@ -80,6 +86,14 @@ class Feature:
     name: str
     enabled: bool
     changeable: bool
+
+
+class EthtoolRequestError(InterfaceError):
+    """The kernel refused an ethtool change; ``errno`` is its reason (EOPNOTSUPP, EINVAL, EPERM)."""
+
+    def __init__(self, message: str, *, errno_code: int) -> None:
+        super().__init__(message)
+        self.errno = errno_code
 
 
 def _c_string(raw: bytes) -> str:
@@ -180,3 +194,97 @@ def features(ifname: str) -> dict[str, Feature] | None:
             result[name] = Feature(name=name, enabled=bool(feature.enable),
                                    changeable=bool(feature.available))
     return result
+
+
+#: ``ethtool -C`` option names -> ``struct ethtool_coalesce`` fields (linux/ethtool.h).
+COALESCE_FIELDS: dict[str, str] = {
+    "rx-usecs": "rx_coalesce_usecs",
+    "rx-frames": "rx_max_coalesced_frames",
+    "rx-usecs-irq": "rx_coalesce_usecs_irq",
+    "rx-frames-irq": "rx_max_coalesced_frames_irq",
+    "tx-usecs": "tx_coalesce_usecs",
+    "tx-frames": "tx_max_coalesced_frames",
+    "tx-usecs-irq": "tx_coalesce_usecs_irq",
+    "tx-frames-irq": "tx_max_coalesced_frames_irq",
+    "stats-block-usecs": "stats_block_coalesce_usecs",
+    "adaptive-rx": "use_adaptive_rx_coalesce",
+    "adaptive-tx": "use_adaptive_tx_coalesce",
+    "pkt-rate-low": "pkt_rate_low",
+    "pkt-rate-high": "pkt_rate_high",
+    "sample-interval": "rate_sample_interval",
+}
+
+
+def _change(ifname: str, what: str, action: Callable[[Any], object]) -> None:
+    """Run one pyroute2 change request, translating every failure to its errno."""
+    from pyroute2.ethtool.ioctl import NoSuchDevice, NotSupportedError
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    try:
+        with _ethtool() as tool:
+            action(tool)
+    except NoSuchDevice as exc:
+        raise InterfaceError(f"no such interface: {ifname}") from exc
+    except NotSupportedError as exc:
+        raise EthtoolRequestError(f"{what} on {ifname}: not supported by the driver",
+                                  errno_code=errno.EOPNOTSUPP) from exc
+    except NetlinkError as exc:
+        raise _request_error(ifname, what, int(exc.code)) from exc
+    except OSError as exc:
+        if exc.errno == errno.ENODEV:
+            raise InterfaceError(f"no such interface: {ifname}") from exc
+        raise _request_error(ifname, what, exc.errno or errno.EIO) from exc
+
+
+def _request_error(ifname: str, what: str, code: int) -> EthtoolRequestError:
+    return EthtoolRequestError(f"{what} on {ifname}: {os.strerror(code)}", errno_code=code)
+
+
+def set_rings(ifname: str, *, rx: int | None = None, tx: int | None = None) -> None:
+    """Change RX/TX descriptor ring sizes (``ethtool -G IFACE rx N tx N``)."""
+    sizes = {name: value for name, value in (("rx", rx), ("tx", tx)) if value is not None}
+    if sizes:
+        _change(ifname, "set ring sizes", lambda tool: tool.set_rings(ifname, **sizes))
+
+
+def set_channels(ifname: str, *, rx: int | None = None, tx: int | None = None,
+                 combined: int | None = None, other: int | None = None) -> None:
+    """Change queue counts (``ethtool -L IFACE combined N``); unset counts stay as they are."""
+    counts = {f"{name}_count": value for name, value in
+              (("rx", rx), ("tx", tx), ("combined", combined), ("other", other))
+              if value is not None}
+    if counts:
+        _change(ifname, "set channels", lambda tool: tool.set_channels(ifname, counts))
+
+
+def set_coalesce(ifname: str, values: dict[str, int]) -> None:
+    """Change interrupt coalescing (``ethtool -C``); keys are ``ethtool -C`` option names
+    (``rx-usecs``) or ``struct ethtool_coalesce`` field names (``rx_coalesce_usecs``)."""
+    fields: dict[str, int] = {}
+    for name, value in values.items():
+        field = COALESCE_FIELDS.get(name, name)
+        if field not in COALESCE_FIELDS.values():
+            raise EthtoolRequestError(f"unknown coalescing parameter {name!r}",
+                                      errno_code=errno.EINVAL)
+        fields[field] = int(value)
+    if fields:
+        _change(ifname, "set coalescing", lambda tool: tool.set_coalesce(ifname, fields))
+
+
+def set_features(ifname: str, wanted: dict[str, bool]) -> None:
+    """Turn offload features on or off by their long names (``ethtool -K IFACE rx-gro off``).
+
+    The driver may refuse some of them (fixed features) or switch dependent ones too (turning
+    TX checksumming off takes TSO with it), so read them back with :func:`features`.
+    """
+    def change(tool: Any) -> None:
+        found = tool.get_features(ifname)
+        for name, enable in wanted.items():
+            if name not in found.features:
+                raise EthtoolRequestError(f"{ifname} has no feature named {name!r}",
+                                          errno_code=errno.EOPNOTSUPP)
+            found.features[name].enable = bool(enable)
+        tool.set_features(ifname, found)
+
+    if wanted:
+        _change(ifname, "set features", change)

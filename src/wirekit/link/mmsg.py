@@ -13,6 +13,7 @@ import ctypes
 import errno
 import os
 import socket
+import struct
 from typing import ClassVar
 
 
@@ -45,6 +46,11 @@ class _MMsgHdr(ctypes.Structure):
 class _TimeSpec(ctypes.Structure):
     _fields_: ClassVar = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
+
+_MMSGHDR_SIZE = ctypes.sizeof(_MMsgHdr)
+#: msg_len sits right after the msghdr, padded to the mmsghdr's alignment.
+_MSG_LEN_OFFSET = _MMsgHdr.msg_len.offset
+_MSG_LEN = struct.Struct(f"={_MSG_LEN_OFFSET}xI{_MMSGHDR_SIZE - _MSG_LEN_OFFSET - 4}x")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _sendmmsg = _libc.sendmmsg
@@ -112,6 +118,17 @@ class MessageBatch:
         """Bytes the kernel wrote into slot ``index`` by the last :meth:`receive`."""
         return int(self._headers[index].msg_len)
 
+    def received_lengths(self, count: int) -> list[int]:
+        """Bytes in each of the first ``count`` slots, read in one pass over the header array.
+
+        One ``struct.iter_unpack`` over the ``struct mmsghdr`` array instead of ``count`` ctypes
+        attribute reads: the difference matters at several hundred thousand datagrams a second.
+        """
+        if not 0 <= count <= self.count:
+            raise ValueError(f"count {count} outside 0..{self.count}")
+        raw = memoryview(self._headers).cast("B")[:count * _MMSGHDR_SIZE]
+        return [length for (length,) in _MSG_LEN.iter_unpack(raw)]
+
     def send(self, sock: socket.socket | int, count: int | None = None, flags: int = 0) -> int:
         """Send the first ``count`` slots with one ``sendmmsg``; return how many went out.
 
@@ -125,7 +142,11 @@ class MessageBatch:
 
     def receive(self, sock: socket.socket | int, count: int | None = None, flags: int = 0,
                 timeout: float | None = None) -> int:
-        """Receive up to ``count`` datagrams with one ``recvmmsg``; return how many arrived."""
+        """Receive up to ``count`` datagrams with one ``recvmmsg``; return how many arrived.
+
+        On a blocking socket ``recvmmsg`` waits until *every* slot is filled (recvmmsg(2));
+        pass ``flags=MSG_WAITFORONE`` (0x10000) to return as soon as one datagram is in.
+        """
         fd = sock if isinstance(sock, int) else sock.fileno()
         used = count or self.count
         for i in range(used):

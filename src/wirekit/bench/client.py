@@ -1,0 +1,239 @@
+"""``wirekit bench client``: run one test against any iperf3-speaking server.
+
+The client drives the test, as iperf3's does: it ends it (TEST_END) when its time or byte budget
+is used up, and an interrupt ends it early the same way, so the summary is still printed.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, replace
+from typing import Any
+
+from wirekit.bench.control import (
+    SETUP_TIMEOUT,
+    ControlChannel,
+    Observer,
+    configure_data_socket,
+    harden_control,
+)
+from wirekit.bench.params import MAX_UDP_BLOCK, PeerResults, TestParams
+from wirekit.bench.protocol import (
+    UDP_CONNECT_MSG,
+    UDP_CONNECT_REPLY,
+    UDP_CONNECT_REPLY_LEGACY,
+    ClientControl,
+    JsonReceived,
+    ServerErrorReceived,
+    State,
+    StateReceived,
+)
+from wirekit.bench.report import end_json, interval_json, start_json
+from wirekit.bench.run import TestRun
+from wirekit.errors import BenchError, NetworkError, RemoteProtocolError
+
+#: A few of iperf3's error numbers (src/iperf_api.h, enum in iperf_error.c) for readable refusals.
+IPERF_ERRORS = {6: "bad number of streams", 7: "bad block size", 20: "bad UDP block size",
+                104: "unable to accept a stream", 114: "unable to receive parameters",
+                121: "access denied", 203: "unable to accept a stream connection"}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    host: str
+    port: int = 5201
+    interval: float = 1.0
+    zerocopy: bool = False
+    connect_timeout: float = 10.0
+    rtt: bool = False
+
+
+@dataclass
+class ClientOutcome:
+    run: TestRun
+    peer: PeerResults | None
+    document: dict[str, Any]
+
+
+class BenchClient:
+    """One test: connect, exchange parameters, run the streams, exchange and report results."""
+
+    def __init__(self, options: ClientOptions, params: TestParams,
+                 observer: Observer | None = None) -> None:
+        self.options = options
+        self.params = params
+        self.observer = observer or Observer()
+        self.stop_requested = False
+        self._channel: ControlChannel | None = None
+        self._run: TestRun | None = None
+        self._intervals: list[dict[str, Any]] = []
+
+    def request_stop(self) -> None:
+        """End the test early but cleanly (SIGINT/SIGTERM): results are still exchanged."""
+        self.stop_requested = True
+
+    def run(self) -> ClientOutcome:
+        control = self._connect()
+        machine = ClientControl()
+        self._channel = ControlChannel(control, machine)
+        try:
+            self._channel.send(machine.hello())
+            return self._converse(machine)
+        finally:
+            if self._run is not None:
+                self._run.close()
+            self._channel.close()
+
+    def _connect(self) -> socket.socket:
+        address = (self.options.host, self.options.port)
+        try:
+            sock = socket.create_connection(address, timeout=self.options.connect_timeout)
+        except OSError as exc:
+            raise NetworkError(f"cannot connect to {address[0]} port {address[1]}: "
+                               f"{exc.strerror or exc}") from exc
+        harden_control(sock)
+        sock.settimeout(None)
+        return sock
+
+    def _converse(self, machine: ClientControl) -> ClientOutcome:
+        peer: PeerResults | None = None
+        channel = self._channel
+        if channel is None:  # pragma: no cover - set by run()
+            raise BenchError("no control connection")
+        while True:
+            event = channel.expect(self._wait_budget(), "the server")
+            if isinstance(event, ServerErrorReceived):
+                text = IPERF_ERRORS.get(event.error, "see iperf3's error list")
+                raise BenchError(f"the server refused the test: iperf3 error {event.error} "
+                                 f"({text}), errno {event.errno}")
+            if isinstance(event, JsonReceived):
+                peer = PeerResults.from_json(event.document)
+                continue
+            if not isinstance(event, StateReceived):
+                raise RemoteProtocolError(f"unexpected {event}")
+            if event.state is State.DISPLAY_RESULTS:
+                channel.send(machine.done())
+                return self._finish(peer)
+            self._on_state(machine, event.state)
+
+    def _wait_budget(self) -> float:
+        run = self._run
+        if run is not None and run.started and not run.ended:
+            return max(0.0, run.next_wakeup())
+        return SETUP_TIMEOUT + (self.params.duration + self.params.omit if run else 0)
+
+    def _on_state(self, machine: ClientControl, state: State) -> None:
+        channel = self._channel
+        if channel is None:  # pragma: no cover
+            return
+        if state is State.ACCESS_DENIED:
+            raise BenchError("the server is busy running a test (access denied); try later")
+        if state is State.SERVER_TERMINATE:
+            raise BenchError("the server terminated the test")
+        if state is State.PARAM_EXCHANGE:
+            self.params = self._complete_params(channel.sock)
+            channel.send(machine.send_params(self.params.to_json()))
+        elif state is State.CREATE_STREAMS:
+            self._create_streams(machine.cookie)
+        elif state is State.TEST_RUNNING:
+            self._running(machine)
+        elif state is State.EXCHANGE_RESULTS:
+            run = self._require_run()
+            run.drain()
+            channel.send(machine.send_results(run.results().to_json()))
+
+    def _complete_params(self, control: socket.socket) -> TestParams:
+        """UDP without -l takes the control connection's MSS, as iperf3 does (no fragments)."""
+        params = self.params.with_defaults()
+        if params.udp and "len" not in params.extra:
+            try:
+                mss = control.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+            except OSError:
+                mss = 0
+            params = replace(params, length=mss if 0 < mss <= MAX_UDP_BLOCK else 1460)
+        return params
+
+    def _require_run(self) -> TestRun:
+        if self._run is None:
+            raise RemoteProtocolError("the server ended a test that never started")
+        return self._run
+
+    # --- streams -----------------------------------------------------------------------------
+
+    def _create_streams(self, cookie: bytes) -> None:
+        run = TestRun(self.params, is_client=True, interval=self.options.interval,
+                      zerocopy=self.options.zerocopy)
+        self._run = run
+        for sender in run.sender_plan():
+            sock = self._udp_stream() if self.params.udp else self._tcp_stream(cookie)
+            configure_data_socket(sock, self.params, receiver=not sender)
+            run.add_stream(sock, sender)
+
+    def _tcp_stream(self, cookie: bytes) -> socket.socket:
+        address = (self.options.host, self.options.port)
+        try:
+            sock = socket.create_connection(address, timeout=SETUP_TIMEOUT)
+            if self.params.mss:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, self.params.mss)
+            sock.sendall(cookie)
+        except OSError as exc:
+            raise NetworkError(f"cannot open a data stream: {exc.strerror or exc}") from exc
+        sock.settimeout(None)
+        return sock
+
+    def _udp_stream(self) -> socket.socket:
+        """Connect, send "9876", wait for "6789" (iperf_udp_connect)."""
+        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.connect((self.options.host, self.options.port))
+            sock.settimeout(SETUP_TIMEOUT)
+            sock.send(UDP_CONNECT_MSG)
+            reply = sock.recv(64)
+        except OSError as exc:
+            sock.close()
+            raise NetworkError(f"UDP stream handshake failed: {exc.strerror or exc}") from exc
+        if reply[:4] not in (UDP_CONNECT_REPLY, UDP_CONNECT_REPLY_LEGACY):
+            sock.close()
+            raise RemoteProtocolError(f"unexpected UDP connect reply {reply[:4]!r}")
+        sock.settimeout(None)
+        return sock
+
+    # --- the test ----------------------------------------------------------------------------
+
+    def _running(self, machine: ClientControl) -> None:
+        run, channel = self._require_run(), self._channel
+        if channel is None:  # pragma: no cover
+            return
+        run.start()
+        peer = (self.options.host, self.options.port)
+        self._start_doc = start_json(run, cookie=machine.cookie, peer=peer, is_client=True,
+                                     control=channel.sock)
+        self.observer.on_start(run, self._start_doc)
+        while True:
+            event = channel.next_event(min(run.next_wakeup(), 0.2))
+            if event is not None:
+                raise RemoteProtocolError(f"the server sent {event} while the test ran")
+            self._report(run.poll())
+            failure = run.failure()
+            if failure:
+                raise BenchError(f"test aborted: {failure}")
+            if run.time_is_up() or run.budget_done() or self.stop_requested:
+                break
+        last = run.finish()
+        self._report([last] if last else [])
+        channel.send(machine.end_test())
+
+    def _report(self, reports: list[Any]) -> None:
+        run = self._require_run()
+        for report in reports:
+            self._intervals.append(interval_json(report, run, self.options.rtt))
+            self.observer.on_interval(run, report)
+
+    def _finish(self, peer: PeerResults | None) -> ClientOutcome:
+        run = self._require_run()
+        document = {"start": self._start_doc, "intervals": self._intervals,
+                    "end": end_json(run, peer, rtt=self.options.rtt)}
+        self.observer.on_end(run, document, peer)
+        return ClientOutcome(run, peer, document)
+
