@@ -140,7 +140,7 @@ def _packet_document(number: int, record: Record, *, hexdump: bool,
                      verbose: bool) -> dict[str, Any]:
     packet = record.packet
     document: dict[str, Any] = {"number": number, **record.to_dict(),
-                                "summary": packet.summary(), "layers": packet.to_dict()}
+                                "summary": packet.summary(), "packet": packet.to_dict()}
     if verbose:
         document["show"] = packet.show_text()
     if hexdump:

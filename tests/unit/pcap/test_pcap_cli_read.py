@@ -149,7 +149,7 @@ def test_json_is_one_object_with_packets(tmp_path: Path,
     assert [p["number"] for p in packets] == [1, 2, 3]
     assert packets[0]["timestamp_ns"] == T0
     assert packets[0]["summary"] == "PKT len 60 link 1"
-    assert packets[0]["layers"] == [{"layer": "StandIn", "first": 0}]
+    assert packets[0]["packet"] == [{"layer": "StandIn", "first": 0}]
     assert packets[0]["hex"] == pf.frame(0, 60).hex()
     assert packets[1]["comments"] == ["marked"]
     assert packets[1]["direction"] == "out"
