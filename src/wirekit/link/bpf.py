@@ -121,7 +121,7 @@ class FilterProgram:
 
     __slots__ = ("_header", "_insns", "_program", "expression", "instructions", "link", "snaplen")
 
-    def __init__(self, expression: str, link: LinkType, snaplen: int,
+    def __init__(self, expression: str, link: LinkType | int, snaplen: int,
                  instructions: tuple[Instruction, ...]) -> None:
         self.expression = expression
         self.link = link
@@ -136,7 +136,8 @@ class FilterProgram:
         return len(self.instructions)
 
     def __repr__(self) -> str:
-        return (f"FilterProgram({self.expression!r}, link={self.link.name}, "
+        name = self.link.name if isinstance(self.link, LinkType) else str(self.link)
+        return (f"FilterProgram({self.expression!r}, link={name}, "
                 f"{len(self.instructions)} instructions)")
 
     def matches(self, data: bytes | bytearray | memoryview, orig_len: int | None = None) -> bool:
@@ -174,7 +175,7 @@ class FilterProgram:
                          for n in range(len(self.instructions)))
 
 
-def compile_filter(expression: str, link: LinkType = LinkType.ETHERNET, *,
+def compile_filter(expression: str, link: LinkType | int = LinkType.ETHERNET, *,
                    snaplen: int = DEFAULT_SNAPLEN, optimize: bool = True,
                    netmask: int = PCAP_NETMASK_UNKNOWN) -> FilterProgram:
     """Compile a tcpdump-syntax ``expression`` for frames of type ``link``.
@@ -183,10 +184,11 @@ def compile_filter(expression: str, link: LinkType = LinkType.ETHERNET, *,
     semantic error raises :class:`FilterError` carrying libpcap's own message.
     """
     pcap = _libpcap()
+    dlt = link.dlt() if isinstance(link, LinkType) else int(link)
     with pcap.lock:
-        handle = pcap.lib.pcap_open_dead(link.dlt(), snaplen)
+        handle = pcap.lib.pcap_open_dead(dlt, snaplen)
         if not handle:
-            raise FilterError(f"libpcap cannot open a handle for link type {link.name}")
+            raise FilterError(f"libpcap cannot open a handle for link type {link}")
         try:
             return _compile_on(pcap, handle, expression, link=link, snaplen=snaplen,
                                optimize=optimize, netmask=netmask)
@@ -194,7 +196,8 @@ def compile_filter(expression: str, link: LinkType = LinkType.ETHERNET, *,
             pcap.lib.pcap_close(handle)
 
 
-def _compile_on(pcap: _LibPcap, handle: int, expression: str, *, link: LinkType, snaplen: int,
+def _compile_on(pcap: _LibPcap, handle: int, expression: str, *, link: LinkType | int,
+                snaplen: int,
                 optimize: bool, netmask: int) -> FilterProgram:
     program = _BpfProgram()
     status = pcap.lib.pcap_compile(handle, ctypes.byref(program), expression.encode(),
@@ -210,6 +213,36 @@ def _compile_on(pcap: _LibPcap, handle: int, expression: str, *, link: LinkType,
     finally:
         pcap.lib.pcap_freecode(ctypes.byref(program))
     return FilterProgram(expression, link, snaplen, instructions)
+
+
+class OfflineFilter:
+    """One expression for a capture file, compiled once per link type the file uses.
+
+    A pcapng file may mix interfaces of different link types, and the same words compile to
+    different offsets for each; tcpdump compiles for the file's first link type, and so does
+    :meth:`prepare`, so a bad expression fails before the first packet is printed.
+    """
+
+    def __init__(self, expression: str, *, snaplen: int = DEFAULT_SNAPLEN) -> None:
+        self.expression = expression
+        self.snaplen = snaplen
+        self._programs: dict[int, FilterProgram] = {}
+
+    def prepare(self, link: LinkType | int | None) -> None:
+        """Compile now for ``link`` (the file's first link type), raising FilterError."""
+        if link is not None:
+            self._program(link)
+
+    def _program(self, link: LinkType | int) -> FilterProgram:
+        program = self._programs.get(int(link))
+        if program is None:
+            program = compile_filter(self.expression, link, snaplen=self.snaplen)
+            self._programs[int(link)] = program
+        return program
+
+    def matches(self, data: bytes | bytearray | memoryview, orig_len: int,
+                link: LinkType | int) -> bool:
+        return self._program(link).matches(data, orig_len)
 
 
 #: Classic BPF opcode fields (linux/bpf_common.h).

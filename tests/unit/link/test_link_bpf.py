@@ -116,3 +116,26 @@ def test_cooked_programs_reading_the_link_address_stay_in_user_space() -> None:
     assert for_cooked_socket(program) is None
     with pytest.raises(ValueError, match="LINUX_SLL2"):
         for_cooked_socket(compile_filter("udp"))
+
+
+def test_offline_filter_compiles_once_per_link_type(tmp_path: object) -> None:
+    """A pcapng file mixing Ethernet and raw-IP interfaces: the same words, two programs."""
+    from pathlib import Path
+
+    from wirekit.link.bpf import OfflineFilter
+    from wirekit.pcap import Reader, Writer
+
+    path = Path(str(tmp_path)) / "mixed.pcapng"
+    with Writer(str(path), LinkType.ETHERNET) as writer:
+        raw = writer.add_interface(LinkType.RAW, name="tun0")
+        for second, frame, where in ((1, UDP53, 0), (2, UDP53[14:], raw), (3, SYN, 0),
+                                     (4, SYN[14:], raw)):
+            writer.write(frame, second * 1_000_000_000, interface=where)
+    selection = OfflineFilter("udp port 53")
+    with Reader(str(path)) as reader:
+        selection.prepare(reader.link)
+        picked = [record.timestamp_ns for record in reader
+                  if selection.matches(record.data, record.orig_len, record.link)]
+    assert picked == [1_000_000_000, 2_000_000_000]
+    with pytest.raises(FilterError):
+        OfflineFilter("tcp prot 1").prepare(LinkType.ETHERNET)
