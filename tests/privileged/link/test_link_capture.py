@@ -282,3 +282,17 @@ def test_interface_going_down_ends_the_capture_with_its_file(netns: NetnsPair,
     assert capture.returncode == 7
     assert err.decode().strip().endswith("wirekit: error: the interface went down")
     assert len(frames_of(out)) == captured_count(err) >= 4
+
+
+def test_snaplen_cuts_frames_and_keeps_the_wire_length(netns: NetnsPair, tmp_path: Path) -> None:
+    out = tmp_path / "short.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-s", "64", "-c", "2",
+                                         "-w", str(out), "icmp"])
+    wait_for(capture, "snapshot length 64 bytes")
+    netns.run(netns.ns_b, "ping", "-c", "1", "-s", "400", netns.ip4_a)
+    _, err = capture.communicate(timeout=20)
+    assert capture.returncode == 0, err
+    done = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "frame.cap_len",
+                           "-e", "frame.len"], capture_output=True, text=True, check=True,
+                          timeout=60)
+    assert done.stdout.split() == ["64", "442", "64", "442"]
