@@ -71,8 +71,9 @@ class CaptureSession:
 
     @property
     def drain_ms(self) -> int:
-        """How long a stopped capture keeps reading: one block retire timeout, and a margin."""
-        return self.options.ring.retire_timeout_ms + 50
+        """How long a stopped capture keeps reading: one block retire timeout, and a margin
+        for a loaded machine (a signal then costs a quarter of a second, never a frame)."""
+        return self.options.ring.retire_timeout_ms + 200
 
     def banner(self) -> str:
         """tcpdump's "listening on" line."""
