@@ -11,6 +11,7 @@ from wirekit.capture.engine import StopFlag, stop_on_signals
 from wirekit.cli.common import print_json
 from wirekit.cli.tables import print_table
 from wirekit.link.caps import require_capability
+from wirekit.link.neighbour import loopback_caveat
 from wirekit.link.ping import resolve_host
 from wirekit.link.privileges import drop_privileges
 from wirekit.link.probe import SynProber, parse_ports, plan_target
@@ -50,6 +51,9 @@ def probe(*, host: str, ports: str, iface: str | None, timeout: float, retries: 
     family = socket.AF_INET if force4 else socket.AF_INET6 if force6 else socket.AF_UNSPEC
     _, address = resolve_host(host, family)
     target = plan_target(host, address, iface)
+    caveat = loopback_caveat(target.interface, address)
+    if caveat:
+        click.echo(f"wirekit: warning: {caveat}", err=True)
     prober = SynProber(target, timeout=timeout, retries=retries, rate=rate)
     stop = StopFlag()
     try:

@@ -18,6 +18,7 @@ from wirekit.link.craft import (
     tcp_frame,
     udp_frame,
 )
+from wirekit.link.neighbour import loopback_caveat
 from wirekit.link.sender import FrameSender
 
 PORT = click.IntRange(0, 65535)
@@ -39,6 +40,12 @@ def _common(function: Any) -> Any:
 def _require(iface: str) -> None:
     """Check the capability first, before any name resolution sends an ARP request."""
     require_capability("CAP_NET_RAW", f"sending frames on {iface}")
+
+
+def _warn_loopback(ifname: str, destination: str) -> None:
+    caveat = loopback_caveat(ethernet_interface(ifname), destination)
+    if caveat:
+        click.echo(f"wirekit: warning: {caveat}", err=True)
 
 
 def _emit(ifname: str, packet: Any, count: int, verbose: bool, as_json: bool) -> None:
@@ -115,6 +122,7 @@ def send_tcp(*, src: str, dst: str, sport: int, dport: int, iface: str, flags: s
              count: int, dst_mac: str | None, verbose: bool, as_json: bool) -> None:
     """Send a TCP segment SRC:SPORT -> DST:DPORT out of IFACE (the seed's `tcp` command)."""
     _require(iface)
+    _warn_loopback(iface, dst)
     path = link_path(iface, dst, source=src, destination_mac=dst_mac)
     packet = tcp_frame(path, src, dst, sport, dport, flags=flags, seq=seq, ack=ack,
                        window=window, payload=_payload(payload, payload_hex), ttl=ttl)
@@ -136,6 +144,7 @@ def send_udp(*, src: str, dst: str, sport: int, dport: int, iface: str, ttl: int
              verbose: bool, as_json: bool) -> None:
     """Send a UDP datagram SRC:SPORT -> DST:DPORT out of IFACE."""
     _require(iface)
+    _warn_loopback(iface, dst)
     path = link_path(iface, dst, source=src, destination_mac=dst_mac)
     packet = udp_frame(path, src, dst, sport, dport, payload=_payload(payload, payload_hex),
                        ttl=ttl)
@@ -160,6 +169,7 @@ def send_icmp(*, src: str, dst: str, iface: str, icmp_type: int | None, code: in
               dst_mac: str | None, verbose: bool, as_json: bool) -> None:
     """Send an ICMP (ICMPv6 for IPv6 addresses) message SRC -> DST out of IFACE."""
     _require(iface)
+    _warn_loopback(iface, dst)
     path = link_path(iface, dst, source=src, destination_mac=dst_mac)
     packet = icmp_frame(path, src, dst, icmp_type=icmp_type, code=code, ident=ident, seq=seq,
                         payload=_payload(payload, payload_hex), ttl=ttl)

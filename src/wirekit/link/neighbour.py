@@ -16,6 +16,7 @@ import select
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from wirekit.errors import InterfaceError, NetworkError
@@ -71,6 +72,34 @@ def route_to(destination: str, ifname: str | None = None) -> Route:
     name = iface.name if iface is not None else socket.if_indextoname(index)
     return Route(str(address), index, name, answer.get_attr("RTA_PREFSRC"),
                  answer.get_attr("RTA_GATEWAY"))
+
+
+def loopback_caveat(interface: Interface, destination: str) -> str | None:
+    """Why the kernel will drop the IPv4 frames we inject on ``lo``, if it will (else None).
+
+    A frame injected through a packet socket carries no route, so the kernel routes it on
+    input (ip_route_input_slow): its source is one of our own addresses, which is a martian
+    source unless ``accept_local`` is set, and a 127.0.0.0/8 destination is a martian
+    destination unless ``route_localnet`` is set.  Traffic the stack loops back itself keeps
+    its route, which is why ping and connect() over lo work while crafted IPv4 frames vanish.
+    IPv6 has no such check.
+    """
+    address = ipaddress.ip_address(destination)
+    if not interface.is_loopback or address.version != 4:
+        return None
+    wanted = ["accept_local"] + (["route_localnet"] if address.is_loopback else [])
+    missing = [name for name in wanted if _conf(interface.name, name) == "0"]
+    if not missing:
+        return None
+    settings = " and ".join(f"net.ipv4.conf.{interface.name}.{name}=1" for name in missing)
+    return (f"the kernel drops IPv4 frames injected on {interface.name} (martian source or "
+            f"destination) unless {settings}; IPv6 (::1) works as it is")
+
+
+def _conf(ifname: str, name: str) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/sys/net/ipv4/conf/{ifname}/{name}").read_text().strip()
+    return ""
 
 
 def group_mac(address: str, iface: Interface | None = None) -> str | None:

@@ -178,3 +178,21 @@ def test_ping_reports_unreachable_from_both_socket_kinds(netns: NetnsPair) -> No
         assert done.returncode == 1
         assert "icmp_seq=1 Destination Host Unreachable" in text, text
         assert "1 packets transmitted, 0 received, +1 errors, 100% packet loss" in text
+
+
+def test_probe_over_loopback_and_the_martian_caveat(netns: NetnsPair) -> None:
+    server = start_echo_server(netns, netns.ns_a, 7080)
+    try:
+        six = json.loads(wirekit(netns, netns.ns_a, "probe", "::1", "7080,7081", "--json",
+                                 "--timeout", "0.3").stdout)
+        assert [p["state"] for p in six["ports"]] == ["open", "closed"]
+        warned = wirekit(netns, netns.ns_a, "probe", "127.0.0.1", "7080", "--timeout", "0.2",
+                         "--retries", "0")
+        assert b"accept_local=1 and net.ipv4.conf.lo.route_localnet=1" in warned.stderr
+        netns.run(netns.ns_a, "sysctl", "-qw", "net.ipv4.conf.lo.accept_local=1",
+                  "net.ipv4.conf.lo.route_localnet=1")
+        four = wirekit(netns, netns.ns_a, "probe", "127.0.0.1", "7080", "--json")
+        assert json.loads(four.stdout)["ports"][0]["state"] == "open"
+        assert b"warning" not in four.stderr
+    finally:
+        server.kill()

@@ -75,3 +75,14 @@ def test_timestamps_like_tcpdump() -> None:
     text = stamp(1_700_000_000_123_456_789)
     assert len(text) == 15 and text[2] == text[5] == ":" and text.endswith(".123456")
     assert Timestamps(nano=True)(1_700_000_000_123_456_789).endswith(".123456789")
+
+
+def test_loopback_caveat_only_for_ipv4_on_lo() -> None:
+    from wirekit.link.interfaces import get_interface
+    from wirekit.link.neighbour import loopback_caveat
+
+    lo = get_interface("lo", with_ethtool=False)
+    assert loopback_caveat(lo, "::1") is None
+    text = loopback_caveat(lo, "127.0.0.1")
+    if text is not None:  # the host may have set both sysctls; then there is nothing to say
+        assert "net.ipv4.conf.lo." in text
