@@ -115,7 +115,7 @@ class ARP(Layer):
     def _address_spans(self) -> dict[str, tuple[int, int]]:
         """Buffer (start, end) of each address, from hwlen and plen."""
         header = self._h
-        hwlen, plen = (header[2], header[3]) if header is not None else (0, 0)
+        hwlen, plen = (header[2] or 0, header[3] or 0) if header is not None else (0, 0)
         position = self._off + 8
         spans = {}
         for name in _ORDER:

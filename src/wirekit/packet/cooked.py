@@ -47,12 +47,13 @@ class SLL(Layer):
 
     def _next(self) -> NextLayer | None:
         header = self._h
-        if header is not None and header[4] < _SLL_NOT_ETHERTYPE:
+        proto = header[4] if header is not None else None
+        if proto is not None and proto < _SLL_NOT_ETHERTYPE:
             self._ensure()
             start = self._off + self._hlen
             if start >= self._end:
                 return None
-            return Raw, start, self._end, f"SLL protocol {header[4]:#06x} is not decoded"
+            return Raw, start, self._end, f"SLL protocol {proto:#06x} is not decoded"
         return super()._next()
 
 

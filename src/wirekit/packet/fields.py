@@ -224,10 +224,26 @@ class Bits(_UInt):
         self.limit = 1 << bits
 
 
-class FlagBits(Bits):
+FlagT = TypeVar("FlagT", bound=int)
+
+
+class FlagBits(Bits, Generic[FlagT]):
     """A flag set inside a bit range; reads as an ``int`` subclass that prints its letters."""
 
-    def __init__(self, bits: int, default: int | None, flag_type: type[int], **kwargs: Any) -> None:
+    @overload
+    def __get__(self, obj: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, obj: Layer, owner: type) -> FlagT: ...
+    def __get__(self, obj: Layer | None, owner: type) -> Self | FlagT:
+        if obj is None:
+            return self
+        raise AttributeError(self.name)
+
+    def __set__(self, obj: Layer, value: int | str | None) -> None:
+        raise AttributeError(self.name)
+
+    def __init__(self, bits: int, default: int | None, flag_type: type[FlagT],
+                 **kwargs: Any) -> None:
         super().__init__(bits, default, **kwargs)
         self.flag_type = flag_type
         self._parsed: dict[str, int] = {}

@@ -51,8 +51,8 @@ def flow_key(pkt: Packet) -> Flow | None:
     """The flow of *pkt*, or ``None`` when it carries no IP layer (ARP, say)."""
     buf = pkt._buf
     first = pkt._first
-    if buf is None:
-        return flow_key_slow(pkt)
+    if buf is None:  # built: answer for the bytes it builds to
+        return flow_key(pkt._wire_packet())
     size = len(buf)
     link = _LINKS.get(first)
     if link is not None:

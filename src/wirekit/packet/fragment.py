@@ -272,8 +272,10 @@ def reassemble_ipv6(fragments: Iterable[Packet], *, overlap: Overlap = "reject")
     holes = _Holes(overlap)
     first_fragment: tuple[Packet, IPv6ExtHdrFragment] | None = None
     key = None
-    for given in fragments:
-        packet = _parsed(given)
+    packets = [_parsed(given) for given in fragments]
+    if len(packets) == 1 and IPv6ExtHdrFragment not in packets[0]:
+        return packets[0]  # a packet that was never fragmented is already whole
+    for packet in packets:
         ip = _layer(packet, IPv6)
         header = _layer(packet, IPv6ExtHdrFragment)
         header._ensure()

@@ -147,13 +147,6 @@ class ICMP(Layer):
     def ptr(self, value: int) -> None:
         self.id = ((value & 0xFF) << 8) | ((self.id or 0) & 0xFF)
 
-    @property
-    def quoted(self) -> bool:
-        """True for an ICMP header inside a quoted datagram."""
-        if self._h is not None:
-            self._ensure()
-            return self._quoted
-        return False
 
 
 IP_PROTOCOLS.register(ICMP_PROTOCOL, ICMP)

@@ -345,13 +345,6 @@ class ICMPv6(Layer):
     def _pseudo_spans(self) -> list[tuple[int, int]]:
         return pseudo_spans(self)
 
-    @property
-    def quoted(self) -> bool:
-        """True for an ICMPv6 header inside a quoted packet."""
-        if self._h is not None:
-            self._ensure()
-            return self._quoted
-        return False
 
 
 IP_PROTOCOLS.register(ICMPV6_PROTOCOL, ICMPv6)

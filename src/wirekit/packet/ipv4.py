@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 
 from wirekit.packet.checksum import internet_checksum
 from wirekit.packet.fields import AUTO, Bits, FlagBits, IPv4Field, UInt8, UInt16, VarField
-from wirekit.packet.layer import Layer, NextLayer, Raw
+from wirekit.packet.layer import NEXT_FALLBACK, Layer, NextLayer, Raw
 from wirekit.packet.linktype import LinkType
 from wirekit.packet.registry import ADDRESS_FAMILIES, ETHERTYPES, IP_PROTOCOLS, LINK_TYPES
 from wirekit.packet.status import ChecksumCheck, FieldValueError, LayerStatus, Status
@@ -271,10 +271,12 @@ class IPv4(Layer):
         var = encode_ipv4_options(options) if options else b""
         size = 20 + len(var)
         proto = values.get("proto")
-        if proto is None and index + 1 < len(layers):
-            proto = _KEY_OF(type(layers[index + 1]))
+        if proto is None:
+            proto = _KEY_OF(type(layers[index + 1])) if index + 1 < len(layers) else None
+            if proto is None:
+                proto = values.get(NEXT_FALLBACK, 0)
         header = self._pack({"ihl": size >> 2, "len": (size + len(payload)) & 0xFFFF,
-                             "proto": proto or 0})
+                             "proto": proto})
         if var:
             header += var
         if "chksum" not in values:
@@ -339,10 +341,6 @@ class IPv4(Layer):
         """True for any fragment (MF set or a nonzero offset)."""
         return bool(self.flags & 1 or self.frag)
 
-    @property
-    def quoted(self) -> bool:
-        """True for the datagram an ICMP error quotes."""
-        return self._quoted
 
 
 IP = IPv4

@@ -105,10 +105,6 @@ class IPv6(Layer):
     def pseudo_addresses(self) -> tuple[bytes | None, bytes | None]:
         return self._raw(self._by_name["src"]), self._raw(self._by_name["dst"])
 
-    @property
-    def quoted(self) -> bool:
-        """True for the packet an ICMPv6 error quotes."""
-        return self._quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +339,7 @@ class IPv6ExtHdrFragment(IPv6ExtHeader):
         if self._hlen < 0:
             self._ensure()
         header = self._h
-        if header is not None and header[2] >> 3:
+        if header is not None and header[2] is not None and header[2] >> 3:
             start = self._off + 8
             if start >= self._end:
                 return None

@@ -33,7 +33,10 @@ _PARSED: dict[str, Any] = {}
 _new = object.__new__
 
 NextLayer = tuple["type[Layer]", int, int, str]
-_PACKET: list[type[Packet]] = []  # filled by wirekit.packet.packet (breaks the import cycle)
+_PACKET: list[type[Packet]] = []
+#: Key in a built layer's values: the next-protocol number it was parsed with, used when the
+#: layer above is not bound to any number (a copied IPv4 layer over Raw keeps its protocol).
+NEXT_FALLBACK = "#next"  # filled by wirekit.packet.packet (breaks the import cycle)
 
 
 def _packet_type() -> type[Packet]:
@@ -283,6 +286,8 @@ class Layer:
         for field in self._fixed:
             raw = self._raw(field)
             if raw is None or (field.auto and self._expected(field.name) == raw):
+                if raw is not None and field.name == self.next_field:
+                    values[NEXT_FALLBACK] = raw  # if the layer above changes to an unbound one
                 continue
             values[field.name] = raw
         for field in self._variable:
@@ -310,7 +315,7 @@ class Layer:
             key = registry.key_of(type(layers[index + 1]))
             if key is not None:
                 return key
-        return self.next_fallback
+        return int(self._f.get(NEXT_FALLBACK, self.next_fallback))
 
     def _checksum(self, header: bytes, payload: bytes, layers: list[Layer],
                   index: int) -> int | None:
@@ -368,6 +373,14 @@ class Layer:
     def parsed(self) -> bool:
         """True while the layer reads its fields from a packet buffer."""
         return self._h is not None
+
+    @property
+    def quoted(self) -> bool:
+        """True for a layer inside the datagram an ICMP or ICMPv6 error quotes."""
+        if self._h is None or self._pkt is None:
+            return False
+        self._ensure()
+        return self._quoted
 
     @property
     def offset(self) -> int | None:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, overload
 
 from wirekit.errors import DecodeError
 from wirekit.packet import layer as _layer_module
+from wirekit.packet.display import hexdump, show_text, to_dict
 from wirekit.packet.fields import Field
 from wirekit.packet.flow import Flow, flow_key
 from wirekit.packet.layer import Layer, Padding, Raw, _raw_of
@@ -25,6 +26,7 @@ from wirekit.packet.status import (
     LayerStatus,
     Status,
 )
+from wirekit.packet.summary import summarize
 
 #: At most this many layers are decoded; the rest stays Raw.  A 64 KiB packet of stacked
 #: 4-byte VLAN tags or nested ICMP quotes could otherwise cost thousands of objects.
@@ -170,7 +172,7 @@ class Packet:
         else:
             layer = cls._parse(self, count, start, end, quoted)
         if note:
-            layer._status = LayerStatus(Status.UNSUPPORTED, cls.name, start, note)
+            _mark_unsupported(layer, note)
         layers.append(layer)
         return layer
 
@@ -180,12 +182,13 @@ class Packet:
         layers = self._layers
         covered = layers[-1]._end
         first_padding: Layer | None = None
-        for layer in reversed(layers[:-1]):
-            if layer._end > covered and len(layers) < MAX_LAYERS + 8:
-                padding = Padding._parse(self, len(layers), covered, layer._end, layer._quoted)
+        ends = [layer._end for layer in reversed(layers[:-1])] + [len(self._buf)]
+        for end in ends:
+            if end > covered and len(layers) < MAX_LAYERS + 8:
+                padding = Padding._parse(self, len(layers), covered, end, False)
                 layers.append(padding)
                 first_padding = first_padding or padding
-                covered = layer._end
+                covered = end
         return first_padding
 
     def _decode_all(self) -> list[Layer]:
@@ -222,7 +225,9 @@ class Packet:
     @overload
     def __getitem__(self, key: type[L]) -> L: ...
     @overload
-    def __getitem__(self, key: int | slice) -> Layer: ...
+    def __getitem__(self, key: slice[type[L], int | None, None]) -> L: ...
+    @overload
+    def __getitem__(self, key: int) -> Layer: ...
     def __getitem__(self, key: type[Layer] | int | slice) -> Layer:
         """``pkt[TCP]``, ``pkt[IPv4:2]`` (second IPv4), ``pkt[0]`` (first layer)."""
         if isinstance(key, type):  # _find, inlined: this is the hot path of every lookup
@@ -386,14 +391,10 @@ class Packet:
     # -- display -------------------------------------------------------------------------
     def summary(self) -> str:
         """One line as ``tcpdump -nn -S -t`` prints it (never raises)."""
-        from wirekit.packet.summary import summarize
-
         return summarize(self._wire_packet())
 
     def show_text(self) -> str:
         """A multi-line breakdown, one block per layer (never raises)."""
-        from wirekit.packet.display import show_text
-
         return show_text(self._wire_packet())
 
     def show(self) -> None:
@@ -402,8 +403,6 @@ class Packet:
 
     def hexdump(self) -> str:
         """Offset, hex and ASCII columns, 16 bytes a line."""
-        from wirekit.packet.display import hexdump
-
         return hexdump(bytes(self))
 
     def flow(self) -> Flow | None:
@@ -415,8 +414,6 @@ class Packet:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: link, length, status, and every layer's fields."""
-        from wirekit.packet.display import to_dict
-
         return to_dict(self._wire_packet())
 
     # -- edits of a parsed packet ---------------------------------------------------------
@@ -498,6 +495,8 @@ class Packet:
         del self._layers[index + 1:]
         self._complete = False
         layer._ensure()
+        if layer._h is None or None in layer._h:
+            return  # a cut header keeps its decode: nothing above it can start
         layer._status = None
         layer._decode(self._buf, limit)
 
@@ -514,6 +513,12 @@ class Packet:
             layer._quoted = False
         self._buf = None
         self._state = _EXPOSED
+
+
+def _mark_unsupported(layer: Layer, note: str) -> None:
+    """Record why the bytes at *layer* are not decoded (after its lazy decode has run)."""
+    layer._ensure()
+    layer._status = LayerStatus(Status.UNSUPPORTED, layer.name, layer._off, note)
 
 
 def _take(item: Any) -> tuple[list[Layer], bool]:
@@ -565,7 +570,7 @@ def parse(data: Any, link: LinkType | int | type[Layer] = LinkType.ETHERNET, *,
     if note:
         layer = pkt._grow()
         if layer is not None:
-            layer._status = LayerStatus(Status.UNSUPPORTED, "Raw", 0, note)
+            _mark_unsupported(layer, note)
     if strict:
         pkt._raise_if_bad()
     return pkt

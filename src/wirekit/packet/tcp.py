@@ -276,7 +276,12 @@ class TCP(Layer):
         values = self._f
         options = values.get("options")
         var = encode_tcp_options(options) if options else b""
-        header = self._pack({"dataofs": (20 + len(var)) >> 2})
+        auto = {"dataofs": (20 + len(var)) >> 2}
+        if index + 1 < len(layers) and TCP_PORTS._keys:  # a bound protocol above: its port
+            port = TCP_PORTS.key_of(type(layers[index + 1]))
+            if port is not None:
+                auto["dport"] = port
+        header = self._pack(auto)
         if var:
             header += var
         if "chksum" not in values:

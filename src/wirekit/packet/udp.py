@@ -87,7 +87,7 @@ class UDP(Layer):
 
     def auto_values(self, var: bytes, payload: bytes, layers: list[Layer],
                     index: int) -> dict[str, Any]:
-        return {"len": (8 + len(payload)) & 0xFFFF}
+        return {"len": (8 + len(payload)) & 0xFFFF}  # (see _build for the bound port)
 
     def _checksum(self, header: bytes, payload: bytes, layers: list[Layer],
                   index: int) -> int | None:
@@ -96,7 +96,12 @@ class UDP(Layer):
 
     def _build(self, payload: bytes, layers: list[Layer], index: int) -> bytes:
         """Layer._build specialised (the build hot path; same result)."""
-        header = self._pack({"len": (8 + len(payload)) & 0xFFFF})
+        auto = {"len": (8 + len(payload)) & 0xFFFF}
+        if index + 1 < len(layers) and UDP_PORTS._keys:  # a bound protocol above: its port
+            port = UDP_PORTS.key_of(type(layers[index + 1]))
+            if port is not None:
+                auto["dport"] = port
+        header = self._pack(auto)
         if "chksum" not in self._f:
             length = 8 + len(payload)
             pseudo = ipv4_pseudo_header(layers, index, UDP_PROTOCOL, length) \
