@@ -4,7 +4,11 @@
 Every input goes through the tolerant decoder (all layers, status, summary, show_text,
 to_dict, hexdump, verify_checksums, flow), which must never raise, and through the strict
 decoder, which may raise only ``DecodeError``.  Each input is timed with the thread's CPU
-clock (other processes on a shared machine do not count) and with the wall clock.
+clock (other processes on a shared machine do not count) and with the wall clock.  On a
+virtual machine even the thread's CPU clock has rare spikes of tens of milliseconds
+(preemption the guest cannot see); an input over the limit is therefore run three more times
+and counts as slow only if its fastest run is still over the limit.  Time spent in Python's
+cyclic garbage collector is measured apart (it belongs to the process, not to a packet).
 
 Mutations of a corpus of valid packets (every layer and link type wirekit decodes):
 truncation at any byte, 1-8 bit flips, length fields that lie (IPv4 total length and IHL,
@@ -18,6 +22,7 @@ lengths, option lengths), inserted and deleted bytes, random bytes, and a random
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import random
@@ -111,9 +116,9 @@ class Mutator:
 
     def next(self) -> tuple[bytes, w.LinkType, str]:
         index = self.random.randrange(len(self.items))
-        data, link = self.items[index]
+        original, link = self.items[index]
         kind, mutate = self.random.choice(self._mutations)
-        data = mutate(self, bytearray(data), index)
+        data = mutate(self, bytearray(original), index)
         if self.random.random() < 0.03:
             link = self.random.choice(self.links)
         return bytes(data), link, kind
@@ -196,7 +201,11 @@ class Report:
     max_wall: float = 0.0
     over_limit_cpu: int = 0
     over_limit_wall: int = 0
+    over_limit_confirmed: int = 0
+    max_confirmed: float = 0.0
     total_cpu: float = 0.0
+    gc_seconds: float = 0.0
+    gc_max_pause: float = 0.0
 
     def merge(self, other: Report) -> None:
         self.inputs += other.inputs
@@ -207,13 +216,47 @@ class Report:
         self.max_wall = max(self.max_wall, other.max_wall)
         self.over_limit_cpu += other.over_limit_cpu
         self.over_limit_wall += other.over_limit_wall
+        self.over_limit_confirmed += other.over_limit_confirmed
+        self.max_confirmed = max(self.max_confirmed, other.max_confirmed)
         self.total_cpu += other.total_cpu
+        self.gc_seconds += other.gc_seconds
+        self.gc_max_pause = max(self.gc_max_pause, other.gc_max_pause)
+
+
+class GcClock:
+    """CPU time spent in the cyclic garbage collector (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.longest = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+            return
+        pause = time.thread_time() - self._started
+        self.total += pause
+        self.longest = max(self.longest, pause)
+
+
+def replay_cost(data: bytes, link: w.LinkType) -> float:
+    """The fastest of three more runs of one input: its own cost, without the VM's spikes."""
+    costs = []
+    for _ in range(3):
+        started = time.thread_time()
+        exercise(data, link)
+        exercise_strict(data, link)
+        costs.append(time.thread_time() - started)
+    return min(costs)
 
 
 def run(count: int, seed: int) -> Report:
     """Fuzz *count* inputs from *seed*; never raises (failures are in the report)."""
     mutator = Mutator(seed)
     report = Report()
+    clock = GcClock()
+    gc.callbacks.append(clock)
     for data, link in mutator.items:  # warm up: first calls, not packets, pay for imports
         exercise(data, link)
         exercise_strict(data, link)
@@ -221,6 +264,7 @@ def run(count: int, seed: int) -> Report:
         data, link, kind = mutator.next()
         report.inputs += 1
         report.kinds[kind] += 1
+        in_gc = clock.total
         cpu, wall = time.thread_time(), time.perf_counter()
         try:
             exercise(data, link)
@@ -232,11 +276,18 @@ def run(count: int, seed: int) -> Report:
             else:
                 report.failures.append("")
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        cpu -= clock.total - in_gc  # a collection that ran now is the process's, not the packet's
         report.total_cpu += cpu
         report.max_cpu = max(report.max_cpu, cpu)
         report.max_wall = max(report.max_wall, wall)
         report.over_limit_cpu += cpu > LIMIT_SECONDS
         report.over_limit_wall += wall > LIMIT_SECONDS
+        if cpu > LIMIT_SECONDS and not report.failures:
+            confirmed = replay_cost(data, link)
+            report.max_confirmed = max(report.max_confirmed, confirmed)
+            report.over_limit_confirmed += confirmed > LIMIT_SECONDS
+    gc.callbacks.remove(clock)
+    report.gc_seconds, report.gc_max_pause = clock.total, clock.longest
     return report
 
 
@@ -268,6 +319,10 @@ def main() -> int:
         "max_wall_ms": round(report.max_wall * 1000, 3),
         "mean_cpu_us": round(report.total_cpu / max(1, report.inputs) * 1e6, 1),
         "over_10ms_cpu": report.over_limit_cpu, "over_10ms_wall": report.over_limit_wall,
+        "over_10ms_confirmed": report.over_limit_confirmed,
+        "max_replayed_ms": round(report.max_confirmed * 1000, 3),
+        "gc_total_s": round(report.gc_seconds, 2),
+        "gc_max_pause_ms": round(report.gc_max_pause * 1000, 3),
     }
     if args.json:
         print(json.dumps(summary))
@@ -276,7 +331,7 @@ def main() -> int:
             print(f"{key:>16}: {value}")
     for failure in report.failures[:5]:
         print(failure, file=sys.stderr)
-    return 1 if report.failures or report.over_limit_cpu else 0
+    return 1 if report.failures or report.over_limit_confirmed else 0
 
 
 if __name__ == "__main__":

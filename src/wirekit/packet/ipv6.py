@@ -222,13 +222,29 @@ class IPv6ExtHeader(Layer):
 
 
 class IPv6ExtHdrHopByHop(IPv6ExtHeader):
-    """Hop-by-hop options header (RFC 8200 section 4.3): nh, len, options."""
+    """Hop-by-hop options header (RFC 8200 section 4.3): nh, len, options.
+
+    It must come right after the IPv6 header; anywhere else the layer is malformed.
+    """
 
     __slots__ = ()
     name = "IPv6ExtHdrHopByHop"
     nh = UInt8(AUTO, names=IP_PROTOCOLS.names)
     len = UInt8(AUTO)
     options = IPv6OptionsField([])
+
+    def _decode(self, buf: Any, end: int) -> None:
+        super()._decode(buf, end)
+        pkt = self._pkt
+        if type(self) is not IPv6ExtHdrHopByHop or pkt is None or self._status is not None:
+            return
+        below = pkt._layers[self._idx - 1] if self._idx else None
+        if not isinstance(below, IPv6):
+            again = any(type(layer) is IPv6ExtHdrHopByHop for layer in pkt._layers[:self._idx])
+            self._status = LayerStatus(
+                Status.MALFORMED, self.name, self._off,
+                "a second hop-by-hop options header" if again else
+                "hop-by-hop options must come right after the IPv6 header (RFC 8200 4.3)")
 
     def _encode_variable(self) -> bytes:
         value = self._f.get("options", [])

@@ -281,6 +281,11 @@ def _ipv6(layers: list[Layer], index: int) -> str:
     tokens: list[str] = []
     while position < len(layers) and isinstance(layers[position], IPv6ExtHeader):
         ext = layers[position]
+        if ext.status.kind is Status.MALFORMED and type(ext) is IPv6ExtHdrHopByHop:
+            where = "was already found" if "second" in ext.status.reason \
+                else "don't follow the IPv6 header"  # tcpdump's own words
+            tokens.append(f"[The Hop-by-Hop Options header {where}] (invalid)")
+            return f"{prefix}{src} > {dst}: {' '.join(tokens)}"
         payload -= ext._hlen if ext._hlen > 0 else 8
         tokens.append(_ext_token(ext, payload))
         if isinstance(ext, IPv6ExtHdrFragment) and ext.offset:

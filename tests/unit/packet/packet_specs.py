@@ -97,12 +97,12 @@ def vlan_spec() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
                                   "vlan": st.integers(0, 4095)}).map(lambda f: ("Dot1Q", f))
 
 
-EXTENSIONS = st.lists(st.one_of(
-    st.just(("HBH", {})),
+# RFC 8200 4.1: hop-by-hop (if any) first, then the others in any order.
+EXTENSIONS = st.tuples(st.booleans(), st.lists(st.one_of(
     st.just(("DestOpt", {})),
     st.lists(ipv6s, min_size=1, max_size=2).map(lambda a: ("Routing", {"addresses": a})),
     st.fixed_dictionaries({"id": u32}).map(lambda f: ("Fragment", {**f, "m": 0, "offset": 0})),
-), max_size=3)
+), max_size=3)).map(lambda pair: ([("HBH", {})] if pair[0] else []) + pair[1])
 
 
 @st.composite

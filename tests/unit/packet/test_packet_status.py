@@ -149,3 +149,15 @@ def test_tolerant_mode_never_raises_on_garbage() -> None:
         pkt.show_text()
         pkt.to_dict()
         pkt.verify_checksums()
+
+
+def test_misplaced_hop_by_hop_is_malformed() -> None:
+    from wirekit.packet import IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop
+
+    late = parse(bytes(Ether() / IPv6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / UDP()))
+    status = late[IPv6ExtHdrHopByHop].status
+    assert status.kind is Status.MALFORMED and "RFC 8200" in status.reason
+    assert status.offset == 14 + 40 + 8 and UDP not in late
+    twice = parse(bytes(Ether() / IPv6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrHopByHop() / UDP()))
+    assert "second" in twice[IPv6ExtHdrHopByHop:2].status.reason
+    assert parse(bytes(Ether() / IPv6() / IPv6ExtHdrHopByHop() / UDP())).status.ok
