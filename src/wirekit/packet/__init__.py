@@ -19,6 +19,13 @@ from wirekit.packet.fields import (
     UInt16,
     UInt32,
 )
+from wirekit.packet.flow import Flow
+from wirekit.packet.fragment import (
+    fragment_ipv4,
+    fragment_ipv6,
+    reassemble_ipv4,
+    reassemble_ipv6,
+)
 from wirekit.packet.icmp import ICMP
 from wirekit.packet.icmpv6 import ICMPv6, NDOption
 from wirekit.packet.ipv4 import IP, IPv4, IPv4Flags, IPv4Option
@@ -28,6 +35,7 @@ from wirekit.packet.ipv6 import (
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
     IPv6ExtHdrRouting,
+    IPv6ExtHeader,
     IPv6Option,
 )
 from wirekit.packet.layer import Layer, Padding, Raw
@@ -57,10 +65,12 @@ from wirekit.packet.udp import UDP
 __all__ = [
     "ADDRESS_FAMILIES", "ARP", "AUTO", "ETHERTYPES", "ICMP", "ICMPV6_QUOTES", "ICMP_QUOTES",
     "IP", "IP_PROTOCOLS", "LINK_TYPES", "SLL", "SLL2", "TCP", "TCP_PORTS", "UDP", "UDP_PORTS",
-    "Bits", "ChecksumCheck", "Dot1Q", "Ether", "FieldValueError", "FixedBytes", "ICMPv6",
+    "Bits", "ChecksumCheck", "Dot1Q", "Ether", "FieldValueError", "FixedBytes", "Flow", "ICMPv6",
     "IPv4", "IPv4Field", "IPv4Flags", "IPv4Option", "IPv6", "IPv6ExtHdrDestOpt",
-    "IPv6ExtHdrFragment", "IPv6ExtHdrHopByHop", "IPv6ExtHdrRouting", "IPv6Field", "IPv6Option",
+    "IPv6ExtHdrFragment", "IPv6ExtHdrHopByHop", "IPv6ExtHdrRouting", "IPv6ExtHeader",
+    "IPv6Field", "IPv6Option",
     "Layer", "LayerNotFoundError", "LayerStatus", "LinkType", "Loopback", "LoopbackBE",
     "MACField", "NDOption", "Packet", "Padding", "Raw", "Registry", "Status", "TCPFlags",
-    "UInt8", "UInt16", "UInt32", "internet_checksum", "parse", "update_checksum",
+    "UInt8", "UInt16", "UInt32", "fragment_ipv4", "fragment_ipv6", "internet_checksum", "parse",
+    "reassemble_ipv4", "reassemble_ipv6", "update_checksum",
 ]

@@ -564,7 +564,10 @@ def parse(data: Any, link: LinkType | int | type[Layer] = LinkType.ETHERNET, *,
     else:
         start = LINK_TYPES.resolve(int(link), data, 0)
         kind = LinkType(int(link)) if int(link) in _LINK_VALUES else None
-        if start is None:
+        if start is None and int(link) in LINK_TYPES.resolvers:
+            start, note = Raw, "the first bytes select no decoder" + (
+                f" (IP version {data[0] >> 4})" if len(data) and kind is LinkType.RAW else "")
+        elif start is None:
             start, note = Raw, f"link type {int(link)} is not decoded"
     pkt = Packet._parsed(data, start, kind)
     if note:

@@ -26,6 +26,7 @@ from wirekit.packet.ipv6 import (
     IPv6ExtHeader,
 )
 from wirekit.packet.layer import Layer, Padding, Raw
+from wirekit.packet.linktype import LinkType
 from wirekit.packet.registry import ETHERTYPES
 from wirekit.packet.status import Status
 from wirekit.packet.tcp import TCP, TCPFlags
@@ -40,14 +41,20 @@ LINK_LAYERS = (Ether, Dot1Q, SLL, SLL2, Loopback, LoopbackBE)
 
 def summarize(pkt: Packet) -> str:
     """The tcpdump line for *pkt* (a parsed packet)."""
+    if not len(pkt):
+        return "[Invalid header: caplen==0, len==0]"
     layers = [layer for layer in pkt._decode_all() if type(layer) is not Padding]
     position = 0
     while position < len(layers) and isinstance(layers[position], LINK_LAYERS):
+        if layers[position].status.kind is Status.TRUNCATED:
+            return f" [|{_CUT.get(type(layers[position]), 'link')}]"
         position += 1
     if not layers:
         return "empty packet"
     if position == len(layers):
         return _link_only(layers, len(pkt))
+    if position == 0 and type(layers[0]) is Raw and pkt.link is LinkType.RAW:
+        return f"unknown ip {pkt._buf[0] >> 4}"
     layer = layers[position]
     printer = SUMMARIES.get(type(layer))
     if printer is not None:
@@ -57,8 +64,15 @@ def summarize(pkt: Packet) -> str:
     return f"{layer.name} {layer.brief()}"
 
 
+#: tcpdump's names for a cut link header (" [|ether]").
+_CUT: dict[type[Layer], str] = {Ether: "ether", Dot1Q: "vlan", Loopback: "null",
+                                LoopbackBE: "loop", SLL: "sll", SLL2: "sll2"}
+
+
 def _link_only(layers: list[Layer], total: int) -> str:
     first = layers[0]
+    if isinstance(first, Ether) and first.type is not None and first.type <= 1500:
+        return " [|llc]"  # an 802.3 frame with no room for its LLC header
     if isinstance(first, Ether):
         return f"{first.src} > {first.dst}, {_ethertype(first.type)}, length {total}"
     return f"{first.name}, length {total}"
@@ -265,7 +279,7 @@ def _ipv6(layers: list[Layer], index: int) -> str:
     ip = cast(IPv6, layers[index])
     header = ip._h
     if header is None or header[0] is None or header[4] is None:
-        return "IP6  [|ip6]"
+        return " [|ip6]"
     if header[0] >> 28 != 6:
         return f"IP6 version error: {header[0] >> 28} != 6"
     prefix = "IP6 "

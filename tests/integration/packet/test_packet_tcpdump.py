@@ -23,6 +23,7 @@ from tests.unit.packet.packet_specs import Spec, any_packet, to_wirekit
 from wirekit.packet import (
     ARP,
     ICMP,
+    SLL,
     TCP,
     UDP,
     Dot1Q,
@@ -35,6 +36,8 @@ from wirekit.packet import (
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
     IPv6ExtHdrRouting,
+    LinkType,
+    Loopback,
     NDOption,
     Packet,
     parse,
@@ -238,3 +241,24 @@ def _high_ports(spec: Spec) -> Spec:
 def test_random_packets_match_tcpdump(specs: list[Spec]) -> None:
     with tempfile.TemporaryDirectory() as directory:
         assert_same_lines(Path(directory), [bytes(to_wirekit(spec)) for spec in specs])
+
+
+LINK_EDGES: list[tuple[LinkType, list[bytes]]] = [
+    (LinkType.ETHERNET, [b"", b"\x02" * 10, b"\x02" * 14, bytes(Ether() / Dot1Q())[:16]]),
+    (LinkType.RAW, [b"", b"\x45", b"\x50" + bytes(19), b"\x60" + bytes(5),
+                    bytes(IPv4(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=50000, dport=50001))]),
+    (LinkType.NULL, [b"", b"\x02\x00", bytes(Loopback() / IPv6() / UDP(sport=50000, dport=50001))]),
+    (LinkType.LINUX_SLL, [b"\x00" * 5, bytes(SLL() / IPv4() / TCP(sport=50000, dport=50001))]),
+    (LinkType.LINUX_SLL2, [b"\x00" * 5]),
+]
+
+
+def test_link_types_and_cut_link_headers_match_tcpdump(tmp_path: Path) -> None:
+    tcpdump = require_tool("tcpdump")
+    for link, frames in LINK_EDGES:
+        path = tmp_path / f"{link.name}.pcap"
+        write_pcap(path, frames, link)
+        output = subprocess.run([tcpdump, "-nn", "-S", "-t", "-r", str(path)],
+                                capture_output=True, text=True, check=True, timeout=60).stdout
+        lines = [line.rstrip() for line in output.splitlines() if not line.startswith("\t")]
+        assert [parse(frame, link).summary() for frame in frames] == lines, link
