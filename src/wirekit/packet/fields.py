@@ -313,18 +313,15 @@ class IPv4Field(Field[str, "str | bytes | int | ipaddress.IPv4Address"]):
         return socket.inet_ntoa
 
     def make_getter(self) -> Callable[[Layer], Any]:
-        index, name, default = self.index, self.name, self.raw_default
-        remembered = _NTOA.get
+        index, name, default, octet = self.index, self.name, self.raw_default, OCTETS
 
         def get_address(layer: Layer) -> Any:
             header = layer._h
             raw = layer._f.get(name, default) if header is None else header[index]
             if raw is None:
                 return None
-            text = remembered(raw)
-            if text is None:  # inet_ntoa formats with sprintf: worth a dict lookup to avoid
-                text = _remember_text(_NTOA, raw, socket.inet_ntoa(raw))
-            return text
+            # Twice as fast as inet_ntoa (which formats with sprintf), and no cache to thrash.
+            return ".".join((octet[raw[0]], octet[raw[1]], octet[raw[2]], octet[raw[3]]))
 
         return get_address
 
@@ -411,7 +408,13 @@ _IPV4_CACHE: dict[str, bytes] = {}
 _IPV6_CACHE: dict[str, bytes] = {}
 
 
-_NTOA: dict[bytes, str] = {}
+#: "0" .. "255": an IPv4 address is four lookups and a join.
+OCTETS = tuple(str(number) for number in range(256))
+
+
+def ipv4_text(raw: bytes) -> str:
+    """4 address bytes as a dotted quad (``socket.inet_ntoa``, faster)."""
+    return ".".join((OCTETS[raw[0]], OCTETS[raw[1]], OCTETS[raw[2]], OCTETS[raw[3]]))
 
 
 def _remember_text(cache: dict[bytes, str], data: bytes, text: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from wirekit.packet.cooked import SLL, SLL2
 from wirekit.packet.ether import Ether
-from wirekit.packet.fields import _NTOA, _remember_text
+from wirekit.packet.fields import OCTETS, _remember_text
 from wirekit.packet.ipv4 import IPv4
 from wirekit.packet.ipv6 import IPv6, IPv6ExtHeader
 from wirekit.packet.tcp import TCP
@@ -76,8 +76,9 @@ def flow_key(pkt: Packet) -> Flow | None:
         if vihl == 0x45 and not frag & 0x3FFF and total >= 24 and off + total <= size \
                 and proto in (6, 17) and total >= (40 if proto == 6 else 28):
             sport, dport = _PORTS.unpack_from(buf, off + 20)
-            return Flow(_NTOA.get(src) or _remember_text(_NTOA, src, socket.inet_ntoa(src)),
-                        _NTOA.get(dst) or _remember_text(_NTOA, dst, socket.inet_ntoa(dst)),
+            octet = OCTETS
+            return Flow(".".join((octet[src[0]], octet[src[1]], octet[src[2]], octet[src[3]])),
+                        ".".join((octet[dst[0]], octet[dst[1]], octet[dst[2]], octet[dst[3]])),
                         proto, sport, dport, total)
     elif kind == 0x86DD and size >= off + 44:
         plen, nh, src, dst = _IPV6.unpack_from(buf, off)

@@ -123,24 +123,29 @@ def _compile_init(cls: type[Layer], declared: list[Field[Any, Any]],
     lines = [f"def __init__(self, *, {', '.join(f'{name}=None' for name in names + derived)}):",
              "    self._pkt = None", "    self._idx = 0", "    self._h = None",
              "    values = {}", "    self._f = values"]
+    scope: dict[str, Any] = {"_type": type}
     for position, field in enumerate(declared):
         name = field.name
-        lines += [f"    if {name} is not None:"]
-        if field.limit:
+        # Per-field helpers bound as globals of the generated function: one lookup each.
+        scope[f"_m{position}"] = field.memo
+        scope[f"_c{position}"] = field.convert if field.memo is not None else field.to_raw
+        lines.append(f"    if {name} is not None:")
+        test = "if"
+        if field.limit:  # an int that fits goes in as it is
             lines += [f"        if _type({name}) is int and 0 <= {name} < {field.limit}:",
-                      f"            values[{name!r}] = {name}",
-                      "        else:",
-                      f"            values[{name!r}] = _fields[{position}].to_raw({name})"]
-        elif field.memo is not None:
-            lines += [f"        raw = _fields[{position}].memo.get({name}) "
-                      f"if _type({name}) is str else None",
-                      f"        values[{name!r}] = raw if raw is not None "
-                      f"else _fields[{position}].convert({name})"]
+                      f"            values[{name!r}] = {name}"]
+            test = "elif"
+        if field.memo is not None:  # a string seen before: its wire value is remembered
+            lines += [f"        {test} _type({name}) is str and "
+                      f"(raw := _m{position}.get({name})) is not None:",
+                      f"            values[{name!r}] = raw"]
+            test = "elif"
+        if test == "if":
+            lines.append(f"        values[{name!r}] = _c{position}({name})")
         else:
-            lines += [f"        values[{name!r}] = _fields[{position}].to_raw({name})"]
+            lines += ["        else:", f"            values[{name!r}] = _c{position}({name})"]
     for name in derived:
         lines += [f"    if {name} is not None:", f"        self.{name} = {name}"]
-    scope: dict[str, Any] = {"_fields": tuple(declared), "_type": type}
     exec(compile("\n".join(lines) + "\n", f"<{cls.__name__}.__init__>", "exec"), scope)
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__name__}.__init__"

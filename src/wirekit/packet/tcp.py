@@ -8,12 +8,14 @@ from typing import Any
 
 from wirekit.packet.checksum import internet_checksum
 from wirekit.packet.fields import AUTO, Bits, FlagBits, UInt16, UInt32, VarField
+from wirekit.packet.ipv4 import IPv4
 from wirekit.packet.layer import Layer, NextLayer, Raw
 from wirekit.packet.registry import IP_PROTOCOLS, TCP_PORTS
 from wirekit.packet.status import ChecksumCheck, FieldValueError, LayerStatus, Status
 from wirekit.packet.transport import (
+    LOOPBACK4,
+    PSEUDO4_PACK,
     checksum_span,
-    ipv4_pseudo_header,
     pseudo_header,
     pseudo_spans,
     verify_transport,
@@ -286,8 +288,14 @@ class TCP(Layer):
             header += var
         if "chksum" not in values:
             length = len(header) + len(payload)
-            pseudo = ipv4_pseudo_header(layers, index, TCP_PROTOCOL, length) \
-                or pseudo_header(layers, index, TCP_PROTOCOL, length)
+            below = layers[index - 1] if index else None
+            if type(below) is IPv4:  # ipv4_pseudo_header, inlined: built layers keep _f
+                above = below._f
+                pseudo: bytes | None = PSEUDO4_PACK(above.get("src", LOOPBACK4),
+                                                above.get("dst", LOOPBACK4), TCP_PROTOCOL,
+                                                length & 0xFFFF)
+            else:
+                pseudo = pseudo_header(layers, index, TCP_PROTOCOL, length)
             if pseudo is not None:
                 # internet_checksum, inlined (see checksum.py for why this is RFC 1071)
                 total = int.from_bytes(b"".join((pseudo, header, payload)), "big")

@@ -11,10 +11,10 @@ from wirekit.packet.ipv6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHeader, final_d
 from wirekit.packet.layer import Layer
 from wirekit.packet.status import ChecksumCheck
 
-_LOOPBACK = b"\x7f\0\0\x01"  # IPv4's default address
+LOOPBACK4 = b"\x7f\0\0\x01"  # IPv4's default address
 
 
-_PSEUDO4 = struct.Struct("!4s4sxBH").pack
+PSEUDO4_PACK = struct.Struct("!4s4sxBH").pack
 
 
 def ipv4_pseudo_header(layers: list[Layer], index: int, proto: int, length: int) -> bytes | None:
@@ -26,9 +26,9 @@ def ipv4_pseudo_header(layers: list[Layer], index: int, proto: int, length: int)
         return None
     header = below._h
     if header is not None:
-        return _PSEUDO4(header[8], header[9], proto, length & 0xFFFF)
+        return PSEUDO4_PACK(header[8], header[9], proto, length & 0xFFFF)
     values = below._f
-    return _PSEUDO4(values.get("src", _LOOPBACK), values.get("dst", _LOOPBACK), proto,
+    return PSEUDO4_PACK(values.get("src", LOOPBACK4), values.get("dst", LOOPBACK4), proto,
                     length & 0xFFFF)
 
 
