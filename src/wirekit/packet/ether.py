@@ -55,9 +55,12 @@ class Ether(Layer):
             self._end = min(end, self._off + 14 + header[2])
 
     def _next(self) -> NextLayer | None:
+        header = self._h
+        if header is None:
+            return None
         hlen = self._hlen
         if hlen < 0:
-            if self._h[2] > MAX_8023_LENGTH:  # type: ignore[index]
+            if header[2] > MAX_8023_LENGTH:
                 self._quoted = hlen == -2  # _ensure and _decode, inlined for the common case
                 self._status = None
                 self._hlen = 14
@@ -66,7 +69,7 @@ class Ether(Layer):
         start, end = self._off + 14, self._end
         if start >= end:
             return None
-        kind = self._h[2]  # type: ignore[index]
+        kind = header[2]
         if kind > MAX_8023_LENGTH:
             cls = _ETHERTYPE_CLASSES.get(kind)
             if cls is not None:

@@ -219,13 +219,15 @@ class IPv4(Layer):
 
     def _next(self) -> NextLayer | None:
         header = self._h
+        if header is None:
+            return None
         hlen = self._hlen
         if hlen < 0:  # _ensure and _decode, inlined for the common case
             off = self._off
-            if header[0] == 0x45 and header[2] >= 20 and off + header[2] <= self._end:  # type: ignore[index]
+            if header[0] == 0x45 and header[2] >= 20 and off + header[2] <= self._end:
                 self._quoted = hlen == -2
                 self._status = None
-                self._hlen, self._end = 20, off + header[2]  # type: ignore[index]
+                self._hlen, self._end = 20, off + header[2]
             else:
                 self._ensure()
         start, end = self._off + self._hlen, self._end

@@ -461,6 +461,9 @@ class Layer:
     def __len__(self) -> int:
         return len(bytes(self))
 
+    def __bool__(self) -> bool:
+        return True  # a layer is there even when it is empty (``if pkt.getlayer(Raw):``)
+
     def __truediv__(self, other: Layer | Packet | bytes | bytearray | str) -> Packet:
         packet_type = _PACKET[0]
         if self._pkt is None and self._h is None:

@@ -9,6 +9,7 @@ that covers the edited bytes right, incrementally (RFC 1624).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from typing import Any, TypeVar, overload
 
 from wirekit.errors import DecodeError
@@ -240,7 +241,7 @@ class Packet:
                 found = self._grow()
                 if type(found) is key:
                     return found
-            raise LayerNotFoundError(f"no {key.name} layer in {self!r}")
+            raise LayerNotFoundError(f"no {key.name} layer in the packet ({self._names()})")
         if isinstance(key, slice):
             cls: Any = key.start
             nb: int = key.stop if key.stop is not None else 1
@@ -273,7 +274,7 @@ class Packet:
         self._expose()
         return list(self._layers)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
 
     @property
@@ -290,6 +291,12 @@ class Packet:
         if self._buf is not None:
             return len(self._buf)
         return len(self._build_bytes())
+
+    def __bool__(self) -> bool:
+        return True  # an empty capture record is still a packet
+
+    def _names(self) -> str:
+        return " / ".join(layer.name for layer in self._decode_all()) or "no layers"
 
     def __bytes__(self) -> bytes:
         if self._buf is not None:
