@@ -256,16 +256,6 @@ class IPv4(Layer):
         options = self._f.get("options")
         return encode_ipv4_options(options) if options else b""
 
-    def auto_values(self, var: bytes, payload: bytes, layers: list[Layer],
-                    index: int) -> dict[str, Any]:
-        size = 20 + len(var)
-        return {"proto": self._auto_next(layers, index), "ihl": size // 4,
-                "len": (size + len(payload)) & 0xFFFF}
-
-    def _checksum(self, header: bytes, payload: bytes, layers: list[Layer],
-                  index: int) -> int | None:
-        return internet_checksum(header)
-
     def _build(self, payload: bytes, layers: list[Layer], index: int) -> bytes:
         """Layer._build specialised (the build benchmark's hot path; same result)."""
         values = self._f

@@ -6,7 +6,6 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from wirekit.packet.checksum import internet_checksum
 from wirekit.packet.fields import AUTO, Bits, FlagBits, UInt16, UInt32, VarField
 from wirekit.packet.ipv4 import IPv4
 from wirekit.packet.layer import Layer, NextLayer, Raw
@@ -269,10 +268,6 @@ class TCP(Layer):
         options = self._f.get("options")
         return encode_tcp_options(options) if options else b""
 
-    def auto_values(self, var: bytes, payload: bytes, layers: list[Layer],
-                    index: int) -> dict[str, Any]:
-        return {"dataofs": (20 + len(var)) // 4}
-
     def _build(self, payload: bytes, layers: list[Layer], index: int) -> bytes:
         """Layer._build specialised (the build benchmark's hot path; same result)."""
         values = self._f
@@ -305,11 +300,6 @@ class TCP(Layer):
                 header = b"".join((header[:16], (~total & 0xFFFF).to_bytes(2, "big"),
                                    header[18:]))
         return header + payload
-
-    def _checksum(self, header: bytes, payload: bytes, layers: list[Layer],
-                  index: int) -> int | None:
-        pseudo = pseudo_header(layers, index, TCP_PROTOCOL, len(header) + len(payload))
-        return None if pseudo is None else internet_checksum(pseudo + header + payload)
 
     # -- parsed-layer checks -------------------------------------------------------------
     def _verify(self) -> ChecksumCheck | None:

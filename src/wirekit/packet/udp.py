@@ -85,15 +85,6 @@ class UDP(Layer):
                 return cls, start, end, ""
         return Raw, start, end, ""
 
-    def auto_values(self, var: bytes, payload: bytes, layers: list[Layer],
-                    index: int) -> dict[str, Any]:
-        return {"len": (8 + len(payload)) & 0xFFFF}  # (see _build for the bound port)
-
-    def _checksum(self, header: bytes, payload: bytes, layers: list[Layer],
-                  index: int) -> int | None:
-        pseudo = pseudo_header(layers, index, UDP_PROTOCOL, len(header) + len(payload))
-        return None if pseudo is None else internet_checksum(pseudo + header + payload) or 0xFFFF
-
     def _build(self, payload: bytes, layers: list[Layer], index: int) -> bytes:
         """Layer._build specialised (the build hot path; same result)."""
         auto = {"len": (8 + len(payload)) & 0xFFFF}
