@@ -89,7 +89,7 @@ class Ether(Layer):
         if "type" in self._f or index + 1 >= len(layers):
             return self._pack(self.auto_values(b"", payload, layers, index)) + payload
         kind = _KEY_OF(type(layers[index + 1]))
-        if kind is None or kind == TPID_8021Q and _stacked_tags(layers, index):
+        if kind is None or (kind == TPID_8021Q and _stacked_tags(layers, index)):
             return self._pack(self.auto_values(b"", payload, layers, index)) + payload
         return self._pack({"type": kind}) + payload
 
