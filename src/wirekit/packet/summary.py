@@ -1,0 +1,419 @@
+"""One-line summaries in the format of ``tcpdump -nn -S -t`` (no link header, absolute TCP
+sequence numbers, no timestamp), as printed by tcpdump 4.99 (print-ip.c, print-ip6.c,
+print-tcp.c, print-udp.c, print-icmp.c, print-icmp6.c, print-arp.c).
+
+Only the non-verbose line is reproduced.  A printer is registered per layer class in
+``SUMMARIES``; a class without one is described by its name and fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from wirekit.packet.arp import ARP
+from wirekit.packet.cooked import SLL, SLL2, Loopback, LoopbackBE
+from wirekit.packet.ether import Dot1Q, Ether
+from wirekit.packet.icmp import ICMP
+from wirekit.packet.icmpv6 import ICMPv6
+from wirekit.packet.ipv4 import IPv4
+from wirekit.packet.ipv6 import (
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop,
+    IPv6ExtHdrRouting,
+    IPv6ExtHeader,
+)
+from wirekit.packet.layer import Layer, Padding, Raw
+from wirekit.packet.linktype import LinkType
+from wirekit.packet.registry import ETHERTYPES
+from wirekit.packet.status import Status
+from wirekit.packet.tcp import TCP, TCPFlags
+from wirekit.packet.udp import UDP
+
+if TYPE_CHECKING:
+    from wirekit.packet.packet import Packet
+
+Printer = Callable[[list[Layer], int], str]
+LINK_LAYERS = (Ether, Dot1Q, SLL, SLL2, Loopback, LoopbackBE)
+
+
+def summarize(pkt: Packet) -> str:
+    """The tcpdump line for *pkt* (a parsed packet)."""
+    if not len(pkt):
+        return "[Invalid header: caplen==0, len==0]"
+    layers = [layer for layer in pkt._decode_all() if type(layer) is not Padding]
+    position = 0
+    while position < len(layers) and isinstance(layers[position], LINK_LAYERS):
+        if layers[position].status.kind is Status.TRUNCATED:
+            return f" [|{_CUT.get(type(layers[position]), 'link')}]"
+        position += 1
+    if not layers:
+        return "empty packet"
+    if position == len(layers):
+        return _link_only(layers, len(pkt))
+    if position == 0 and type(layers[0]) is Raw and pkt.link is LinkType.RAW:
+        return f"unknown ip {pkt._buf[0] >> 4}"
+    layer = layers[position]
+    printer = SUMMARIES.get(type(layer))
+    if printer is not None:
+        return printer(layers, position)
+    if type(layer) is Raw and position:
+        return _unknown_above_link(layers, position, len(pkt))
+    return f"{layer.name} {layer.brief()}"
+
+
+#: tcpdump's names for a cut link header (" [|ether]").
+_CUT: dict[type[Layer], str] = {Ether: "ether", Dot1Q: "vlan", Loopback: "null",
+                                LoopbackBE: "loop", SLL: "sll", SLL2: "sll2"}
+
+
+def _link_only(layers: list[Layer], total: int) -> str:
+    first = layers[0]
+    if isinstance(first, Ether) and first.type is not None and first.type <= 1500:
+        return " [|llc]"  # an 802.3 frame with no room for its LLC header
+    if isinstance(first, Ether):
+        return f"{first.src} > {first.dst}, {_ethertype(first.type)}, length {total}"
+    return f"{first.name}, length {total}"
+
+
+def _ethertype(kind: int | None) -> str:
+    if kind is None:
+        return "ethertype unknown"
+    if kind <= 1500:
+        return f"802.3, length {kind}"
+    name = ETHERTYPES.name_of(kind)
+    return f"ethertype {name or 'Unknown'} (0x{kind:04x})"
+
+
+def _unknown_above_link(layers: list[Layer], position: int, total: int) -> str:
+    link = layers[position - 1]
+    kind = getattr(link, "type", None) if not isinstance(link, SLL | SLL2) else link.proto
+    first = layers[0]
+    if isinstance(first, Ether):
+        return f"{first.src} > {first.dst}, {_ethertype(kind)}, length {total}"
+    return f"{_ethertype(kind)}, length {total}"
+
+
+# -- IPv4 ----------------------------------------------------------------------------------
+
+def _ipv4(layers: list[Layer], index: int) -> str:
+    ip = cast(IPv4, layers[index])
+    status = ip.status
+    header = ip._h
+    if header is None or header[0] is None or (status.kind is Status.TRUNCATED and \
+            ip._hlen < 20 and "header needs" in status.reason):
+        return "IP  [|ip]"
+    version, ihl, total = header[0] >> 4, (header[0] & 15) * 4, header[2]
+    if version != 4:
+        return f"IP{version} (invalid)"
+    if ihl < 20:
+        return f"IP bad-hlen {ihl}"
+    if total and total < ihl:
+        return f"IP bad-len {total}"
+    prefix = "IP "
+    present = len(ip._pkt._buf) - ip._off if ip._pkt is not None else total
+    if total > present:
+        prefix += f"truncated-ip - {total - present} bytes missing! "
+    payload = (total or present) - ihl
+    src, dst = ip.src, ip.dst
+    if header[4] & 0x1FFF:
+        return f"{prefix}{src} > {dst}: ip-proto-{header[6]}"
+    upper = layers[index + 1] if index + 1 < len(layers) else None
+    return prefix + _transport(upper, src, dst, payload, header[6])
+
+
+def _transport(upper: Layer | None, src: str, dst: str, payload: int, proto: int) -> str:
+    """What follows the addresses: ports and a TCP/UDP line, or an ICMP line, or a number."""
+    if isinstance(upper, TCP | UDP):
+        sport, dport = upper.sport, upper.dport
+        ends = f"{src}.{sport} > {dst}.{dport}" if sport is not None and dport is not None \
+            else f"{src} > {dst}"
+        body = _tcp(upper, payload) if isinstance(upper, TCP) else _udp(upper, payload)
+        return f"{ends}:{body}"
+    if isinstance(upper, ICMP):
+        return f"{src} > {dst}: {_icmp(upper, payload)}"
+    if isinstance(upper, ICMPv6):
+        return f"{src} > {dst}: {_icmp6(upper, payload)}"
+    if upper is None and proto == 59:
+        return f"{src} > {dst}: no next header"
+    return f"{src} > {dst}:  ip-proto-{proto} {payload}"
+
+
+# -- TCP and UDP -----------------------------------------------------------------------------
+
+def _tcp(tcp: TCP, payload: int) -> str:
+    header = tcp._h
+    if header is None or any(value is None for value in header):
+        return "  [|tcp]"
+    hlen = (header[4] >> 12) * 4
+    flags = TCPFlags(header[4] & 0x1FF)
+    if hlen < 20:
+        return f"  tcp {payload - hlen} [bad hdr length {hlen} - too short, < 20]"
+    if hlen > payload:
+        return f" Flags [{flags.tcpdump()}] [bad hdr length {hlen} - too long, > {payload}]"
+    data = payload - hlen
+    seq, ack = header[2], header[3]
+    parts = [f" Flags [{flags.tcpdump()}]"]
+    if flags & 0x07 or data:  # SYN, FIN, RST or data: print the sequence number(s)
+        parts.append(f"seq {seq}:{(seq + data) & 0xFFFFFFFF}" if data else f"seq {seq}")
+    if flags & 0x10:
+        parts.append(f"ack {ack}")
+    parts.append(f"win {header[5]}")
+    if flags & 0x20:
+        parts.append(f"urg {header[7]}")
+    if hlen > 20:
+        parts.append(f"options [{_tcp_options(tcp)}]")
+    parts.append(f"length {data}")
+    return ", ".join(parts)
+
+
+def _tcp_options(tcp: TCP) -> str:
+    words = []
+    for kind, value in tcp.options:
+        if kind == "MSS":
+            words.append(f"mss {value}")
+        elif kind == "NOP":
+            words.append("nop")
+        elif kind == "EOL":
+            words.append("eol")
+        elif kind == "WScale":
+            words.append(f"wscale {value}")
+        elif kind == "SAckOK":
+            words.append("sackOK")
+        elif kind == "Timestamp":
+            words.append(f"TS val {value[0]} ecr {value[1]}")
+        elif kind == "SAck":
+            blocks = "".join(f"{{{value[i]}:{value[i + 1]}}}" for i in range(0, len(value), 2))
+            words.append(f"sack {len(value) // 2} {blocks}")
+        else:
+            data = bytes(value)
+            words.append(f"unknown-{kind} 0x{data.hex()}" if data else f"unknown-{kind}")
+    return ",".join(words)
+
+
+def _udp(udp: UDP, payload: int) -> str:
+    header = udp._h
+    if header is None or header[2] is None:
+        return "  [|udp]"
+    length = header[2]
+    if length < 8:
+        return f" truncated-udplength {length}"
+    if length > payload:
+        return f" UDP, bad length {length - 8} > {payload - 8}"
+    return f" UDP, length {length - 8}"
+
+
+# -- ICMP ----------------------------------------------------------------------------------
+
+_ICMP_NAMES = {0: "echo reply", 4: "source quench", 8: "echo request",
+               10: "router solicitation", 15: "information request",
+               16: "information reply", 17: "address mask request"}
+_UNREACHABLE = {0: "net {} unreachable", 1: "host {} unreachable",
+                5: "{} unreachable - source route failed", 6: "net {} unreachable - unknown",
+                7: "host {} unreachable - unknown", 8: "{} unreachable - source host isolated",
+                9: "net {} unreachable - admin prohibited",
+                10: "host {} unreachable - admin prohibited",
+                11: "net {} unreachable - tos prohibited",
+                12: "host {} unreachable - tos prohibited",
+                13: "host {} unreachable - admin prohibited filter",
+                14: "host {} unreachable - host precedence violation",
+                15: "host {} unreachable - precedence cutoff"}
+_REDIRECT = {0: "redirect {} to net {}", 1: "redirect {} to host {}",
+             2: "redirect-tos {} to net {}", 3: "redirect-tos {} to host {}"}
+
+
+def _quoted_ip(icmp: Layer) -> tuple[IPv4 | None, Layer | None]:
+    inner = icmp.payload
+    if not isinstance(inner, IPv4):
+        return None, None
+    return inner, inner.payload
+
+
+def _icmp(icmp: ICMP, payload: int) -> str:
+    kind, code = icmp.type, icmp.code
+    return f"ICMP {_icmp_text(icmp, kind or 0, code or 0)}, length {payload}"
+
+
+def _icmp_text(icmp: ICMP, kind: int, code: int) -> str:
+    if kind in (0, 8):
+        return f"echo {'request' if kind == 8 else 'reply'}, id {icmp.id}, seq {icmp.seq}"
+    inner, upper = _quoted_ip(icmp)
+    target = inner.dst if inner is not None else "?"
+    if kind == 3:
+        if code == 2:
+            return f"{target} protocol {inner.proto if inner else '?'} unreachable"
+        if code == 3:
+            return _port_unreachable(inner, upper, target)
+        if code == 4:
+            mtu = icmp.nexthopmtu
+            return f"{target} unreachable - need to frag" + (f" (mtu {mtu})" if mtu else "")
+        return _UNREACHABLE.get(code, f"{{}} unreachable - #{code}").format(target)
+    if kind == 5:
+        return _REDIRECT.get(code, f"redirect-#{code} {{}} to {{}}").format(target, icmp.gw)
+    if kind == 11:
+        return {0: "time exceeded in-transit", 1: "ip reassembly time exceeded"}.get(
+            code, f"time exceeded-#{code}")
+    if kind == 12:
+        return f"parameter problem - code {code}" if code else \
+            f"parameter problem - octet {icmp.ptr}"
+    if kind == 13:
+        return f"time stamp query id {icmp.id} seq {icmp.seq}"
+    return _ICMP_NAMES.get(kind, f"type-#{kind}")
+
+
+def _port_unreachable(inner: IPv4 | None, upper: Layer | None, target: str) -> str:
+    if inner is None or upper is None or getattr(upper, "dport", None) is None:
+        return f"{target} port unreachable"
+    proto = inner.proto
+    if isinstance(upper, TCP | UDP):
+        name = "tcp" if isinstance(upper, TCP) else "udp"
+        return f"{target} {name} port {upper.dport} unreachable"
+    return f"{target} protocol {proto} port {getattr(upper, 'dport', 0)} unreachable"
+
+
+# -- IPv6 and ICMPv6 -------------------------------------------------------------------------
+
+def _ipv6(layers: list[Layer], index: int) -> str:
+    ip = cast(IPv6, layers[index])
+    header = ip._h
+    if header is None or header[0] is None or header[4] is None:
+        return " [|ip6]"
+    if header[0] >> 28 != 6:
+        return f"IP6 version error: {header[0] >> 28} != 6"
+    prefix = "IP6 "
+    present = len(ip._pkt._buf) - ip._off - 40 if ip._pkt is not None else header[1]
+    if header[1] > present:
+        prefix += f"truncated-ip6 - {header[1] - present} bytes missing!"
+    payload = header[1]
+    src, dst = ip.src, ip.dst
+    position = index + 1
+    if position >= len(layers) or not isinstance(layers[position], IPv6ExtHeader):
+        upper = layers[position] if position < len(layers) else None
+        return prefix + _transport(upper, src, dst, payload, header[2])
+    tokens: list[str] = []
+    while position < len(layers) and isinstance(layers[position], IPv6ExtHeader):
+        ext = layers[position]
+        if ext.status.kind is Status.MALFORMED and type(ext) is IPv6ExtHdrHopByHop:
+            where = "was already found" if "second" in ext.status.reason \
+                else "don't follow the IPv6 header"  # tcpdump's own words
+            tokens.append(f"[The Hop-by-Hop Options header {where}] (invalid)")
+            return f"{prefix}{src} > {dst}: {' '.join(tokens)}"
+        payload -= ext._hlen if ext._hlen > 0 else 8
+        tokens.append(_ext_token(ext, payload))
+        if isinstance(ext, IPv6ExtHdrFragment) and ext.offset:
+            return f"{prefix}{src} > {dst}: {' '.join(tokens)}"
+        position += 1
+    upper = layers[position] if position < len(layers) else None
+    head = f"{prefix}{src} > {dst}: {' '.join(tokens)} "
+    if isinstance(upper, TCP | UDP):
+        body = _tcp(upper, payload) if isinstance(upper, TCP) else _udp(upper, payload)
+        return f"{head}{upper.sport} > {upper.dport}:{body}"
+    if isinstance(upper, ICMPv6):
+        return head + _icmp6(upper, payload)
+    last = layers[position - 1]
+    nh = last._h[0] if last._h is not None else 59
+    if nh == 59:
+        return head + "no next header"
+    return f"{head}ip-proto-{nh} {payload}"
+
+
+def _ext_token(ext: Layer, payload: int) -> str:
+    if isinstance(ext, IPv6ExtHdrHopByHop) and not isinstance(ext, IPv6ExtHdrDestOpt):
+        return "HBH"
+    if isinstance(ext, IPv6ExtHdrDestOpt):
+        return "DSTOPT"
+    if isinstance(ext, IPv6ExtHdrFragment):
+        return f"frag ({(ext.offset or 0) * 8}|{payload})"
+    if isinstance(ext, IPv6ExtHdrRouting):
+        addresses = "".join(f", [{i}]{address}" for i, address in enumerate(ext.addresses))
+        deprecated = " [Deprecated]" if ext.type == 0 else ""
+        return (f"RT6 (len={ext.len}, type={ext.type}{deprecated}, segleft={ext.segleft}"
+                f"{addresses})")
+    return ext.name
+
+
+_ICMP6_NAMES = {128: "echo request", 129: "echo reply", 133: "router solicitation",
+                134: "router advertisement", 135: "neighbor solicitation",
+                136: "neighbor advertisement", 137: "redirect", 130: "multicast listener query",
+                131: "multicast listener report", 132: "multicast listener done",
+                143: "multicast listener report v2"}
+# tcpdump's own strings, including the leading space of code 1.
+_UNREACH6 = {0: "unreachable route", 1: " unreachable prohibited", 2: "beyond scope",
+             3: "unreachable address", 4: "unreachable port"}
+
+
+def _icmp6(icmp: ICMPv6, payload: int) -> str:
+    kind, code = icmp.type or 0, icmp.code or 0
+    text = _ICMP6_NAMES.get(kind, f"unknown icmp6 type ({kind})")
+    inner = icmp.payload if isinstance(icmp.payload, IPv6) else None
+    target = inner.dst if inner is not None else "?"
+    if kind in (128, 129):
+        return f"ICMP6, {text}, id {icmp.id}, seq {icmp.seq}, length {payload}"
+    if kind == 1:
+        reason = _UNREACH6.get(code)
+        if reason is None:  # tcpdump hex-dumps the rest on the next lines
+            return f"ICMP6, destination unreachable, unknown unreach code ({code})"
+        if code == 2:
+            source = inner.src if inner is not None else "?"
+            return (f"ICMP6, destination unreachable, {reason} {target}, source address "
+                    f"{source}, length {payload}")
+        upper = inner.payload if inner is not None else None
+        if code == 4 and isinstance(upper, TCP | UDP):
+            name = "tcp" if isinstance(upper, TCP) else "udp"
+            return (f"ICMP6, destination unreachable, {reason}, {target} {name} port "
+                    f"{upper.dport}, length {payload}")
+        return f"ICMP6, destination unreachable, {reason} {target}, length {payload}"
+    if kind == 2:
+        return f"ICMP6, packet too big, mtu {icmp.mtu}, length {payload}"
+    if kind == 3:
+        detail = {0: f" for {target}", 1: " (reassembly)"}.get(code, f", unknown code ({code})")
+        return f"ICMP6, time exceeded in-transit{detail}, length {payload}"
+    if kind == 4:
+        which = {0: "erroneous", 1: "next header", 2: "option",
+                 3: "incomplete header chain"}.get(code)
+        detail = f"{which} - octet {icmp.ptr}" if which else f"code-#{code}"
+        return f"ICMP6, parameter problem, {detail}, length {payload}"
+    if kind == 135:
+        return f"ICMP6, {text}, who has {icmp.tgt}, length {payload}"
+    if kind == 136:
+        return f"ICMP6, {text}, tgt is {icmp.tgt}, length {payload}"
+    if kind == 137:
+        return f"ICMP6, {text}, {icmp.dst} to {icmp.tgt}, length {payload}"
+    return f"ICMP6, {text}, length {payload}"
+
+
+# -- ARP -------------------------------------------------------------------------------------
+
+def _arp(layers: list[Layer], index: int) -> str:
+    arp = cast(ARP, layers[index])
+    length = len(arp._pkt._buf) - arp._off if arp._pkt is not None else 28
+    if arp.status.kind is Status.TRUNCATED:
+        return "ARP, [|arp]"
+    op = arp.op
+    header = arp._h
+    ethernet_ipv4 = header is not None and header[0] == 1 and header[1] == 0x0800 \
+        and header[2] == 6 and header[3] == 4
+    if not ethernet_ipv4:
+        return f"ARP, hardware type {header[0] if header else '?'}, length {length}"
+    text = {
+        1: lambda: f"Request who-has {arp.pdst}{_tha(arp)} tell {arp.psrc}",
+        2: lambda: f"Reply {arp.psrc} is-at {arp.hwsrc}",
+        3: lambda: f"Reverse Request who-is {arp.hwdst} tell {arp.hwsrc}",
+        4: lambda: f"Reverse Reply {arp.hwdst} at {arp.pdst}",
+        8: lambda: f"Inverse Request who-is {arp.hwdst} tell {arp.hwsrc}",
+        9: lambda: f"Inverse Reply {arp.hwsrc} at {arp.psrc}",
+    }.get(op or 0)
+    if text is None:
+        return f"ARP, Unknown ({op})"
+    return f"ARP, {text()}, length {length}"
+
+
+def _tha(arp: Any) -> str:
+    target = arp.hwdst
+    return "" if target == "00:00:00:00:00:00" else f" ({target})"
+
+
+#: Layer class -> printer of the line that starts at that layer.
+SUMMARIES: dict[type[Layer], Printer] = {IPv4: _ipv4, IPv6: _ipv6, ARP: _arp}
