@@ -15,7 +15,8 @@ from typing import Any, TextIO
 
 import click
 
-from wirekit.errors import CaptureFileError, UsageError
+from wirekit.errors import CaptureFileError
+from wirekit.link.bpf import DEFAULT_SNAPLEN, OfflineFilter
 from wirekit.pcap import Reader, Record, TimeStyle, format_time
 from wirekit.pcap.record import link_name
 
@@ -27,6 +28,7 @@ Examples:
   wirekit read --hex -tt capture.pcap       epoch timestamps and a hex dump
   wirekit read --json capture.pcap | jq '.packets[].summary'
   tcpdump -i lo -w - | wirekit read -       read a live capture from a pipe
+  wirekit read capture.pcap tcp port 443    only what the tcpdump filter selects
 """
 
 
@@ -52,14 +54,13 @@ def read(file: str, filter_words: tuple[str, ...], *, count: int | None, verbose
 
     The format is detected (pcap or pcapng, either byte order, micro- or nanosecond
     timestamps, gzip-compressed too).  A truncated last packet is reported as a warning.
-    A FILTER in tcpdump syntax is not supported by this build yet.
+    A FILTER in tcpdump syntax keeps only the packets it selects; libpcap compiles it and
+    runs it on each record (pcap_offline_filter), so it selects exactly what tcpdump -r does.
     """
-    if filter_words:
-        raise UsageError(f"filters are not supported by `wirekit read` yet "
-                         f"(got {' '.join(filter_words)!r}); read the whole file")
     style = TimeStyle(min(time_style, TimeStyle.SINCE_FIRST))
     with Reader(file) as reader:
-        records = _first(reader, count)
+        selection = _filter_for(reader, " ".join(filter_words))
+        records = _first(_selected(reader, selection), count)
         if as_json:
             _print_json(reader, records, hexdump=hexdump, verbose=verbose)
         else:
@@ -70,7 +71,26 @@ def read(file: str, filter_words: tuple[str, ...], *, count: int | None, verbose
             click.echo(f"wirekit: warning: {reader.name}: {reader.truncation}", err=True)
 
 
-def _first(reader: Reader, count: int | None) -> Iterator[Record]:
+def _filter_for(reader: Reader, expression: str) -> OfflineFilter | None:
+    """The filter compiled for the file's link type now: a bad one fails before any output."""
+    if not expression:
+        return None
+    selection = OfflineFilter(expression, snaplen=max(reader.snaplen or 0, DEFAULT_SNAPLEN))
+    selection.prepare(reader.link)
+    return selection
+
+
+def _selected(reader: Reader, selection: OfflineFilter | None) -> Iterator[Record]:
+    """The records a tcpdump-syntax filter selects (all of them without one)."""
+    if selection is None:
+        yield from reader
+        return
+    for record in reader:
+        if selection.matches(record.data, record.orig_len, record.link):
+            yield record
+
+
+def _first(reader: Iterator[Record], count: int | None) -> Iterator[Record]:
     for number, record in enumerate(reader, 1):
         yield record
         if count is not None and number >= count:

@@ -12,6 +12,7 @@ from wirekit.errors import PrivilegeError
 
 #: Bit numbers from linux/capability.h.
 CAPABILITIES: dict[str, int] = {
+    "CAP_SETGID": 6,
     "CAP_SETUID": 7,
     "CAP_NET_BIND_SERVICE": 10,
     "CAP_NET_ADMIN": 12,

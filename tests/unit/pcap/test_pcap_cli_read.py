@@ -213,11 +213,21 @@ def test_missing_file_is_exit_code_4(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "No such file" in err
 
 
-def test_filter_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, str(_capture(tmp_path / "a.pcap")), "tcp", "port", "80")
-    assert code == 2
+def test_filter_selects_like_tcpdump(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Frame i is 60 + i bytes and starts with i (tests/integration/link has the tcpdump matrix)."""
+    path = str(_capture(tmp_path / "a.pcap"))
+    code, out, _ = _run(capsys, path, "ether[3]", "==", "2")
+    assert code == 0
+    assert [line.split()[-3] for line in out.splitlines()] == ["62"]
+    code, out, _ = _run(capsys, path, "-c", "2", "less", "63")  # -c counts selected packets
+    assert code == 0 and len(out.splitlines()) == 2
+
+
+def test_bad_filter_is_libpcaps_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, str(_capture(tmp_path / "a.pcap")), "tcp", "prot", "80")
+    assert code == 6
     assert out == ""
-    assert "filters are not supported by `wirekit read` yet (got 'tcp port 80')" in err
+    assert "syntax error" in err and len(err.splitlines()) == 1
 
 
 def test_reads_standard_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -1,0 +1,181 @@
+"""A whole ``wirekit capture`` run: open, drop privileges, capture into sinks, close, report.
+
+The order is tcpdump's: every socket is opened (and the filter compiled and attached) while the
+process still has CAP_NET_RAW; then ``--drop-privileges`` switches user; only then is the output
+file created, so it belongs to that user.  Sinks are closed (files flushed and complete) before
+the statistics are returned, whatever stopped the capture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from wirekit.capture.engine import CaptureResult, Sink, StopFlag, run_capture, stop_on_signals
+from wirekit.capture.merge import merge_files, worker_path
+from wirekit.capture.sinks import CountingSink, HexSink, JsonSink, SummarySink, VerboseSink
+from wirekit.capture.source import CaptureOptions, LiveSource
+from wirekit.capture.workers import FanoutCapture
+from wirekit.errors import CaptureFileError
+from wirekit.link.bpf import FilterProgram
+from wirekit.link.privileges import drop_privileges, preload
+from wirekit.packet.linktype import LinkType
+
+DISPLAYS = ("summary", "verbose", "hex", "json", "none")
+#: Everything a capture may import after ``--drop-privileges`` has taken the right to.
+PRELOAD = ("gzip", "json", "wirekit.packet", "wirekit.pcap", "wirekit.capture")
+
+#: How tcpdump names the link types in its "listening on" line.
+LINK_NAMES = {LinkType.ETHERNET: "EN10MB (Ethernet)",
+              LinkType.LINUX_SLL2: "LINUX_SLL2 (Linux cooked v2)",
+              LinkType.LINUX_SLL: "LINUX_SLL (Linux cooked v1)", LinkType.RAW: "RAW (Raw IP)"}
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """Where frames go: an optional file, and how to print them (``none`` for nothing)."""
+
+    path: Path | None = None
+    display: str = "summary"
+    nano: bool = False
+
+
+class CaptureSession:
+    """Sockets opened at construction; :meth:`run` captures until the count or a signal."""
+
+    def __init__(self, options: CaptureOptions, output: OutputSpec) -> None:
+        self.options = options
+        self.output = output
+        self._single: LiveSource | None = None
+        self._fanout: FanoutCapture | None = None
+        if options.workers > 1:
+            self._fanout = FanoutCapture(options)
+        else:
+            self._single = LiveSource(options)
+
+    @property
+    def link(self) -> LinkType:
+        source = self._single or (self._fanout.sources[0] if self._fanout else None)
+        if source is None:
+            raise RuntimeError("capture session is closed")
+        return source.link
+
+    @property
+    def program(self) -> FilterProgram:
+        source = self._single or (self._fanout.sources[0] if self._fanout else None)
+        if source is None:
+            raise RuntimeError("capture session is closed")
+        return source.user_filter or source.program
+
+    @property
+    def drain_ms(self) -> int:
+        """How long a stopped capture keeps reading: one block retire timeout, and a margin
+        for a loaded machine (a signal then costs a quarter of a second, never a frame)."""
+        return self.options.ring.retire_timeout_ms + 200
+
+    def banner(self) -> str:
+        """tcpdump's "listening on" line."""
+        name = LINK_NAMES.get(self.link, self.link.name)
+        return (f"listening on {self.options.interface}, link-type {name}, "
+                f"snapshot length {self.options.snaplen} bytes")
+
+    def drop_privileges(self, user: str) -> None:
+        """Switch to ``user`` now that every socket is open (what runs later is loaded now)."""
+        preload(PRELOAD)
+        drop_privileges(user)
+
+    def close(self) -> None:
+        if self._single is not None:
+            self._single.close()
+            self._single = None
+        if self._fanout is not None:
+            self._fanout.close()
+            self._fanout = None
+
+    def run(self, stop: StopFlag | None = None) -> CaptureResult:
+        """Capture, close every sink, merge worker files; SIGINT/SIGTERM stop it cleanly."""
+        stop = stop or StopFlag()
+        try:
+            if self._fanout is not None:
+                return self._run_fanout(self._fanout, stop)
+            if self._single is None:
+                raise RuntimeError("capture session is closed")
+            return self._run_single(self._single, stop)
+        finally:
+            self.close()
+
+    def _run_single(self, source: LiveSource, stop: StopFlag) -> CaptureResult:
+        with stop_on_signals(stop):
+            sinks = self.make_sinks(self.output.path)
+            try:
+                return run_capture(source, sinks, stop, count=self.options.count,
+                                   on_block=self._flush_printer, drain_ms=self.drain_ms)
+            finally:
+                _close_all(sinks)
+
+    def _run_fanout(self, fanout: FanoutCapture, stop: StopFlag) -> CaptureResult:
+        target = self.output.path
+        parts = [worker_path(target, n) for n in range(self.options.workers)] if target else []
+        link = self.link
+
+        def make(index: int) -> Sequence[Sink]:
+            return self.make_sinks(parts[index] if parts else None)
+
+        try:
+            result = fanout.run(make, stop, drain_ms=self.drain_ms)
+        except BaseException:
+            for part in parts:
+                part.unlink(missing_ok=True)
+            raise
+        if target is not None:
+            merge_files(parts, target, link, nanosecond=self.output.nano,
+                        snaplen=self.options.snaplen)
+        return result
+
+    def make_sinks(self, path: Path | None) -> list[Sink]:
+        """The file writer (if any) first, then the printer the options ask for."""
+        sinks: list[Sink] = []
+        if path is not None:
+            sinks.append(self._writer(path))
+        display = self.output.display
+        if display == "none" and not sinks:
+            sinks.append(CountingSink())
+        printer = {"summary": SummarySink, "hex": HexSink, "json": JsonSink}.get(display)
+        if printer is not None:
+            sinks.append(printer(self.link, nano=self.output.nano))
+        elif display == "verbose":
+            sinks.append(VerboseSink(self.link, nano=self.output.nano,
+                                     ifname=self.options.interface))
+        return sinks
+
+    def _writer(self, path: Path) -> Sink:
+        from wirekit.pcap import Writer
+
+        try:
+            writer: Sink = Writer(str(path), self.link, nanosecond=self.output.nano,
+                                  snaplen=self.options.snaplen,
+                                  interface_name=self.options.interface)
+        except OSError as exc:
+            raise CaptureFileError(f"cannot write {path}: {exc.strerror}") from exc
+        return writer
+
+    @staticmethod
+    def _flush_printer() -> None:
+        import sys
+
+        with contextlib.suppress(ValueError):
+            sys.stdout.flush()
+
+
+def _close_all(sinks: Sequence[Sink]) -> None:
+    """Close every sink even if one fails; the first failure is raised afterwards."""
+    failure: BaseException | None = None
+    for sink in sinks:
+        try:
+            sink.close()
+        except BaseException as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure

@@ -1,0 +1,104 @@
+"""``wirekit capture IFACE [FILTER...]``: live capture through a TPACKET_V3 ring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from wirekit.capture.session import CaptureSession, OutputSpec
+from wirekit.capture.source import CaptureOptions
+from wirekit.errors import UsageError
+from wirekit.link.afpacket import FANOUT_MODES
+from wirekit.link.bpf import compile_filter
+from wirekit.link.ring import RingConfig
+
+
+def _display(*, verbose: bool, hex_dump: bool, json_stream: bool, quiet: bool,
+             writing: bool, also_print: bool) -> str:
+    chosen = [name for name, flag in (("verbose", verbose), ("hex", hex_dump),
+                                      ("json", json_stream)) if flag]
+    if len(chosen) > 1:
+        raise UsageError("choose one of -v, --hex and --json-stream")
+    if chosen:
+        return chosen[0]
+    if quiet or (writing and not also_print):
+        return "none"
+    return "summary"
+
+
+@click.command(epilog="""\b
+Examples:
+  wirekit capture eth0                          summary lines until Ctrl-C
+  wirekit capture eth0 tcp port 443 -c 100      the first 100 HTTPS packets
+  wirekit capture any -w all.pcapng             every interface, Linux cooked v2 framing
+  wirekit capture eth0 -w big.pcap -B 262144 --workers 2
+                                                256 MiB rings, two fanout workers
+  wirekit capture eth0 -v icmp                  the full breakdown of each ICMP packet
+  wirekit capture eth0 -d 'udp and not port 53' print the compiled BPF and exit
+""")
+@click.argument("iface")
+@click.argument("filter_words", nargs=-1, metavar="[FILTER]...")
+@click.option("-c", "count", type=click.IntRange(min=1), help="Stop after N packets.")
+@click.option("-w", "write_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write packets to FILE: pcapng when it ends in .pcapng, pcap otherwise.")
+@click.option("-s", "snaplen", type=click.IntRange(1, 262144), default=262144,
+              show_default=True, help="Keep at most this many bytes of each packet.")
+@click.option("-v", "verbose", is_flag=True, help="Print every field of every packet.")
+@click.option("--hex", "hex_dump", is_flag=True, help="Print each packet in hex and ASCII.")
+@click.option("--json-stream", is_flag=True, help="Print one JSON object per packet.")
+@click.option("--print", "also_print", is_flag=True,
+              help="Print summary lines even while writing a file (as tcpdump --print).")
+@click.option("-q", "quiet", is_flag=True, help="Print no packets, only the statistics.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Spread the capture over N processes (PACKET_FANOUT).")
+@click.option("--fanout-mode", type=click.Choice(sorted(FANOUT_MODES)), default="hash",
+              show_default=True, help="How the kernel spreads packets over the workers.")
+@click.option("--no-promisc", is_flag=True, help="Do not put the interface in promiscuous mode.")
+@click.option("-B", "buffer_kib", type=click.IntRange(min=8),
+              help="Ring size in KiB per socket (default 65536 = 64 MiB).")
+@click.option("--block-size", "block_kib", type=click.IntRange(min=4),
+              help="Ring block size in KiB, a power of two (default 2048).")
+@click.option("--nano", is_flag=True, help="Nanosecond timestamps (file and display).")
+@click.option("-d", "dump", is_flag=True, help="Print the compiled BPF program and exit.")
+@click.option("-Z", "--drop-privileges", "user", metavar="USER",
+              help="Switch to USER once the sockets are open (as tcpdump -Z).")
+def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
+            write_file: Path | None, snaplen: int, verbose: bool, hex_dump: bool,
+            json_stream: bool, also_print: bool, quiet: bool, workers: int, fanout_mode: str,
+            no_promisc: bool, buffer_kib: int | None, block_kib: int | None, nano: bool,
+            dump: bool, user: str | None) -> None:
+    """Capture packets on IFACE (or `any`) with an optional tcpdump-syntax FILTER.
+
+    The filter is compiled by libpcap and runs in the kernel; frames are read in place from
+    a TPACKET_V3 memory-mapped ring.  On -c, Ctrl-C or SIGTERM the capture stops, the file
+    is completed, and tcpdump's three statistics lines are printed on stderr.
+    Needs CAP_NET_RAW.
+    """
+    expression = " ".join(filter_words)
+    display = _display(verbose=verbose, hex_dump=hex_dump, json_stream=json_stream, quiet=quiet,
+                       writing=write_file is not None, also_print=also_print)
+    options = CaptureOptions(
+        interface=iface, expression=expression, snaplen=snaplen, promiscuous=not no_promisc,
+        ring=RingConfig.from_kib(buffer_kib, block_kib), count=count, workers=workers,
+        fanout_mode=fanout_mode)
+    if dump:
+        from wirekit.capture.source import resolve_device
+
+        click.echo(compile_filter(expression, resolve_device(iface).link,
+                                  snaplen=snaplen).dump())
+        return
+    session = CaptureSession(options, OutputSpec(write_file, display, nano))
+    try:
+        if user is not None:
+            session.drop_privileges(user)
+        click.echo(session.banner(), err=True)
+        result = session.run()
+    finally:
+        session.close()
+    if display != "none":
+        click.echo("", err=True)
+    for line in result.report_lines():
+        click.echo(line, err=True)
+    if result.error is not None:
+        raise result.error

@@ -1,0 +1,298 @@
+"""Live capture against the kernel, with tcpdump and tshark as the judges."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.privileged.link.link_support import (
+    WIREKIT,
+    captured_count,
+    frames_of,
+    mixed_traffic,
+    start,
+    start_echo_server,
+    stop,
+    tshark_count,
+    wait_for,
+    wirekit,
+)
+from tests.support.env import require_tool
+from tests.support.netns import NetnsPair
+
+#: Every protocol of the mixed traffic, and only neighbour discovery and echo from ICMPv6, so
+#: router solicitations, MLD reports and duplicate address detection (from ::), which the
+#: kernel sends on its own schedule, stay out.
+MIXED_FILTER = ("tcp or udp or icmp or arp or (icmp6 and not src host :: and (ip6[40] == 128 "
+                "or ip6[40] == 129 or ip6[40] == 135 or ip6[40] == 136))")
+
+
+def test_capture_matches_tcpdump_on_mixed_traffic(netns: NetnsPair, tmp_path: Path) -> None:
+    tcpdump = require_tool("tcpdump")
+    server = start_echo_server(netns, netns.ns_a, 7007)
+    ours, theirs = tmp_path / "wirekit.pcap", tmp_path / "tcpdump.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w", str(ours),
+                                         MIXED_FILTER])
+    peer = start(netns, netns.ns_a, [tcpdump, "-i", netns.iface, "-w", str(theirs),
+                                      "--immediate-mode", MIXED_FILTER])
+    wait_for(capture, "listening on")
+    wait_for(peer, "listening on")
+    mixed_traffic(netns, 7007)
+    time.sleep(0.3)
+    _, err, code = stop(capture)
+    _, _, peer_code = stop(peer)
+    server.kill()
+    assert code == 0, err
+    assert peer_code == 0
+    mine, reference = frames_of(ours), frames_of(theirs)
+    assert len(mine) == len(reference) == captured_count(err)
+    assert mine == reference
+    protocols = _protocols(ours)
+    assert {"tcp", "udp", "icmp", "icmpv6", "arp", "ipv6", "ip"} <= protocols
+
+
+def _protocols(path: Path) -> set[str]:
+    done = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "frame.protocols"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    return {name for line in done.stdout.split() for name in line.split(":")}
+
+
+def test_sigint_leaves_a_complete_file_with_the_counted_packets(netns: NetnsPair,
+                                                                tmp_path: Path) -> None:
+    require_tool("tshark")
+    out = tmp_path / "stopped.pcapng"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w", str(out)])
+    wait_for(capture, "listening on")
+    flood = netns.popen(netns.ns_b, ["ping", "-q", "-i", "0.002", "-c", "1500", netns.ip4_a],
+                        stdout=subprocess.DEVNULL)
+    time.sleep(1.0)
+    _, err, code = stop(capture, signal.SIGINT)
+    flood.wait(timeout=30)
+    assert code == 0, err
+    counted = captured_count(err)
+    assert counted > 50
+    assert tshark_count(out) == counted == len(frames_of(out))
+    assert b"received by filter" in err and b"dropped by kernel" in err
+
+
+def test_sigterm_stops_cleanly_too(netns: NetnsPair, tmp_path: Path) -> None:
+    out = tmp_path / "term.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w", str(out)])
+    wait_for(capture, "listening on")
+    netns.run(netns.ns_b, "ping", "-c", "3", "-i", "0.05", netns.ip4_a)
+    _, err, code = stop(capture, signal.SIGTERM)
+    assert code == 0, err
+    assert len(frames_of(out)) == captured_count(err) >= 6
+
+
+def test_count_and_summary_lines(netns: NetnsPair) -> None:
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-c", "4", "icmp"])
+    wait_for(capture, "listening on")
+    netns.run(netns.ns_b, "ping", "-c", "3", "-i", "0.05", netns.ip4_a)
+    out, err = capture.communicate(timeout=20)  # -c ends it, no signal needed
+    assert capture.returncode == 0, err
+    lines = out.decode().splitlines()
+    assert len(lines) == 4
+    assert all(f"{netns.ip4_b} > {netns.ip4_a}: ICMP echo request" in line
+               or f"{netns.ip4_a} > {netns.ip4_b}: ICMP echo reply" in line for line in lines)
+    assert lines[0][2] == ":" and lines[0][8] == "."  # HH:MM:SS.ffffff
+    assert captured_count(err) == 4
+
+
+def test_json_stream_and_verbose(netns: NetnsPair) -> None:
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-c", "2",
+                                         "--json-stream", "icmp"])
+    wait_for(capture, "listening on")
+    netns.run(netns.ns_b, "ping", "-c", "1", netns.ip4_a)
+    out, err = capture.communicate(timeout=20)  # -c 2 ends it
+    records = [json.loads(line) for line in out.decode().splitlines()]
+    assert len(records) == 2
+    assert records[0]["len"] == 98 and "ICMP echo request" in records[0]["summary"]
+    verbose = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-c", "1", "-v",
+                                         "tcp"])
+    wait_for(verbose, "listening on")
+    netns.run(netns.ns_b, sys.executable, "-c",
+              f"import socket; s=socket.socket(); s.settimeout(1)\n"
+              f"try: s.connect(('{netns.ip4_a}', 9))\nexcept OSError: pass")
+    text, err = verbose.communicate(timeout=20)  # -c 1 ends it
+    assert verbose.returncode == 0, err
+    for word in ("TCP", "sport", "dport", "seq", "ttl", netns.ip4_b):
+        assert word in text.decode(), word
+
+
+def test_workers_fanout_exact_count_and_merged_file(netns: NetnsPair, tmp_path: Path) -> None:
+    out = tmp_path / "fanout.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "--workers", "2",
+                                         "-c", "300", "-w", str(out), "udp"])
+    wait_for(capture, "listening on")
+    sender = (f"import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              f"for i in range(400): s.sendto(b'x'*20, ('{netns.ip4_a}', 10000 + i % 40))")
+    netns.run(netns.ns_b, sys.executable, "-c", sender)
+    _, stderr = capture.communicate(timeout=30)
+    assert capture.returncode == 0, stderr
+    assert captured_count(stderr) == 300
+    assert len(frames_of(out)) == 300
+    assert not list(tmp_path.glob(".fanout.pcap.worker*"))
+
+
+def test_any_device_writes_linux_cooked_v2_like_tcpdump(netns: NetnsPair,
+                                                        tmp_path: Path) -> None:
+    tcpdump = require_tool("tcpdump")
+    out, theirs = tmp_path / "any.pcap", tmp_path / "any-tcpdump.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", "any", "-w", str(out), "icmp"])
+    peer = start(netns, netns.ns_a, [tcpdump, "-i", "any", "-w", str(theirs), "--immediate-mode",
+                                      "icmp"])
+    wait_for(capture, "LINUX_SLL2")
+    wait_for(peer, "LINUX_SLL2")
+    netns.run(netns.ns_b, "ping", "-c", "2", "-i", "0.05", netns.ip4_a)
+    netns.run(netns.ns_a, "ping", "-c", "1", "127.0.0.1")
+    time.sleep(0.2)
+    _, err, code = stop(capture)
+    stop(peer)
+    assert code == 0, err
+    assert frames_of(out) == frames_of(theirs)  # the SLL2 headers too, byte for byte
+    done = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "sll.ifindex",
+                           "-e", "ip.src", "-e", "ip.dst"], capture_output=True, text=True,
+                          check=True, timeout=60)
+    rows = [line.split("\t") for line in done.stdout.splitlines()]
+    veth = [r for r in rows if r[1] in (netns.ip4_a, netns.ip4_b)]
+    loop = [r for r in rows if r[1] == "127.0.0.1"]
+    assert len(veth) == 4
+    assert len(loop) == 2  # one request and one reply: the outgoing copies on lo are skipped
+    assert len(rows) == captured_count(err)
+
+
+def test_loopback_shows_each_packet_once(netns: NetnsPair) -> None:
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", "lo", "icmp"])
+    wait_for(capture, "listening on")
+    netns.run(netns.ns_a, "ping", "-c", "3", "-i", "0.05", "127.0.0.1")
+    out, err, _ = stop(capture)
+    assert len(out.decode().splitlines()) == 6 == captured_count(err)
+
+
+def test_vlan_tag_is_put_back_and_filtered(netns: NetnsPair, tmp_path: Path) -> None:
+    tcpdump = require_tool("tcpdump")
+    ours, theirs = tmp_path / "vlan-wk.pcap", tmp_path / "vlan-td.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w", str(ours),
+                                         "vlan", "100"])
+    peer = start(netns, netns.ns_a, [tcpdump, "-i", netns.iface, "-w", str(theirs),
+                                      "--immediate-mode", "vlan", "100"])
+    wait_for(capture, "listening on")
+    wait_for(peer, "listening on")
+    mac_a = netns.mac(netns.ns_a).replace(":", "")
+    for vlan in (100, 200, 100):
+        frame = (mac_a + "020000000001" + "8100" + f"{vlan:04x}" + "0800"
+                 + "45000020000100004011" + "0000" + "0a000001" + "0a000002"
+                 + "00350035000c0000" + "61626364")
+        wirekit(netns, netns.ns_b, "send", "raw", netns.iface, frame)
+    time.sleep(0.3)
+    _, err, code = stop(capture)
+    stop(peer)
+    assert code == 0, err
+    mine = frames_of(ours)
+    assert len(mine) == 2
+    assert all(frame[12:16] == bytes.fromhex("81000064") for frame in mine)
+    assert mine == frames_of(theirs)
+
+
+def test_promiscuous_membership_ends_with_the_socket(netns: NetnsPair) -> None:
+    def promisc() -> bool:
+        shown = wirekit(netns, netns.ns_a, "info", netns.iface, "--json").stdout
+        return bool(json.loads(shown)["promiscuity"])
+
+    assert not promisc()
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-q"])
+    wait_for(capture, "listening on")
+    assert promisc()
+    stop(capture)
+    assert not promisc()
+    quiet = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-q", "--no-promisc"])
+    wait_for(quiet, "listening on")
+    assert not promisc()
+    stop(quiet)
+
+
+def test_bad_filter_gets_libpcaps_message(netns: NetnsPair) -> None:
+    done = wirekit(netns, netns.ns_a, "capture", netns.iface, "tcp", "prot", "80", check=False)
+    assert done.returncode == 6
+    assert b"syntax error" in done.stderr
+    assert b"Traceback" not in done.stderr
+    missing = wirekit(netns, netns.ns_a, "capture", "wk-nope0", check=False)
+    assert missing.returncode == 7 and b"veth0" in missing.stderr
+
+
+def test_dump_prints_the_program_like_tcpdump_d(netns: NetnsPair) -> None:
+    tcpdump = require_tool("tcpdump")
+    ours = wirekit(netns, netns.ns_a, "capture", netns.iface, "-d", "tcp", "port", "80").stdout
+    theirs = netns.run(netns.ns_a, tcpdump, "-i", netns.iface, "-d", "tcp port 80").stdout
+    assert ours == theirs
+
+
+def test_drop_privileges_runs_as_the_user(netns: NetnsPair) -> None:
+    nobody = pwd.getpwnam("nobody")
+    # pytest's tmp_path sits under a root-only directory; nobody needs a path it can reach.
+    with tempfile.TemporaryDirectory(prefix="wk-drop-") as where:
+        os.chown(where, nobody.pw_uid, nobody.pw_gid)
+        _capture_as_nobody(netns, Path(where) / "nobody.pcap", nobody)
+
+
+def _capture_as_nobody(netns: NetnsPair, out: Path, nobody: pwd.struct_passwd) -> None:
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w", str(out),
+                                         "-Z", "nobody", "icmp"])
+    wait_for(capture, "listening on")
+    status = Path(f"/proc/{capture.pid}/status").read_text()
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    cap_line = next(line for line in status.splitlines() if line.startswith("CapEff:"))
+    netns.run(netns.ns_b, "ping", "-c", "2", "-i", "0.05", netns.ip4_a)
+    _, err, code = stop(capture)
+    assert code == 0, err
+    assert uid_line.split()[1:] == [str(nobody.pw_uid)] * 4
+    assert int(cap_line.split()[1], 16) == 0
+    assert out.stat().st_uid == nobody.pw_uid
+    assert len(frames_of(out)) == captured_count(err) == 4
+
+
+@pytest.mark.parametrize("user", ["no-such-user-wk"])
+def test_drop_privileges_to_an_unknown_user_is_a_usage_error(netns: NetnsPair,
+                                                              user: str) -> None:
+    done = wirekit(netns, netns.ns_a, "capture", netns.iface, "-c", "1", "-Z", user,
+                   check=False)
+    assert done.returncode == 2
+    assert b"no such user" in done.stderr
+
+
+def test_interface_going_down_ends_the_capture_with_its_file(netns: NetnsPair,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "down.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w", str(out)])
+    wait_for(capture, "listening on")
+    netns.run(netns.ns_b, "ping", "-c", "2", "-i", "0.05", netns.ip4_a)
+    time.sleep(0.2)
+    netns.run(netns.ns_a, "ip", "link", "set", netns.iface, "down")
+    _, err = capture.communicate(timeout=20)  # ends by itself: no busy loop on POLLERR
+    assert capture.returncode == 7
+    assert err.decode().strip().endswith("wirekit: error: the interface went down")
+    assert len(frames_of(out)) == captured_count(err) >= 4
+
+
+def test_snaplen_cuts_frames_and_keeps_the_wire_length(netns: NetnsPair, tmp_path: Path) -> None:
+    out = tmp_path / "short.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-s", "64", "-c", "2",
+                                         "-w", str(out), "icmp"])
+    wait_for(capture, "snapshot length 64 bytes")
+    netns.run(netns.ns_b, "ping", "-c", "1", "-s", "400", netns.ip4_a)
+    _, err = capture.communicate(timeout=20)
+    assert capture.returncode == 0, err
+    done = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "frame.cap_len",
+                           "-e", "frame.len"], capture_output=True, text=True, check=True,
+                          timeout=60)
+    assert done.stdout.split() == ["64", "442", "64", "442"]
