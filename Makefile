@@ -44,7 +44,7 @@ demo: sysdeps-runtime venv
 	@$(BIN)/python demo/run.py
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks demo
+	$(BIN)/ruff check src tests benchmarks demo scripts
 	$(BIN)/mypy
 
 test: sysdeps-test venv lint

@@ -194,7 +194,7 @@ class Record:
         try:
             return self._packet
         except AttributeError:
-            from wirekit.packet import parse  # type: ignore[attr-defined, unused-ignore]
+            from wirekit.packet import parse
 
             self._packet: Any = parse(self.data, link=self.link)
             return self._packet
