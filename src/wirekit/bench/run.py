@@ -7,6 +7,7 @@ The data moves in :mod:`wirekit.bench.engine` threads; this module only reads th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -283,6 +284,22 @@ class TestRun:
         for stream in self.streams:
             if stream.thread is not None:
                 stream.thread.join(3.0)
+
+    def end_streams(self) -> None:
+        """Send FIN on every TCP stream once it is drained, as iperf3's server does at TEST_END.
+
+        iperf3's server closes every data socket when TEST_END arrives
+        (``iperf_handle_message_server``), and its client relies on it: after sending TEST_END
+        an iperf3 3.12 client makes its sockets blocking again and keeps "draining" the streams
+        it receives with whole-block reads (``iperf_run_client``).  Its earlier non-blocking
+        reads were cut at arbitrary points, so the last block it waits for is never completed
+        by data, only by EOF; without the FIN it sits in ``read()`` and never sees
+        EXCHANGE_RESULTS.  ``shutdown`` (not ``close``) keeps the socket for ``TCP_INFO``.
+        """
+        for stream in self.streams:
+            if not stream.udp:
+                with contextlib.suppress(OSError):
+                    stream.sock.shutdown(socket.SHUT_WR)
 
     def _cpu_end(self) -> None:
         end = os.times()

@@ -399,6 +399,7 @@ class _Session:
                 intervals.append(interval_json(last, run, False))
                 self.observer.on_interval(run, last)
             run.drain()
+            run.end_streams()
             return intervals
         if isinstance(event, StateReceived) and event.state in (State.CLIENT_TERMINATE,
                                                                 State.IPERF_DONE):
