@@ -83,6 +83,7 @@ class BenchServer:
         self.udp_setup = threading.Lock()
         self._stopping = threading.Event()
         self._numbers = itertools.count(1)
+        self._accepted = itertools.count()
         self.completed = 0
         self.failed = 0
         self._listener = self._listen()
@@ -138,10 +139,12 @@ class BenchServer:
             if exc.errno in _ACCEPT_BACKOFF_ERRNOS:
                 time.sleep(0.1)
             return
-        threading.Thread(target=self._route, args=(conn,), daemon=True,
+        # Each connection's cookie is read in its own thread (a slow client must not hold up
+        # the others), so the accept order travels with it: see _Session._collect_streams.
+        threading.Thread(target=self._route, args=(conn, next(self._accepted)), daemon=True,
                          name="bench-route").start()
 
-    def _route(self, conn: socket.socket) -> None:
+    def _route(self, conn: socket.socket, order: int) -> None:
         """Read the cookie: a stream of a running test, or a new test."""
         cookie = _read_cookie(conn)
         if cookie is None:
@@ -150,7 +153,7 @@ class BenchServer:
         with self._lock:
             session = self._sessions.get(cookie)
         if session is not None:
-            session.offer(conn)
+            session.offer(conn, order)
             return
         self._start_session(conn, cookie)
 
@@ -234,14 +237,15 @@ class _Session:
         self.channel = ControlChannel(conn, self.machine)
         self.peer = peer_of(conn)
         self.observer = server.observer(number, (self.peer.host, self.peer.port))
-        self._streams: queue.Queue[socket.socket] = queue.Queue()
+        self._streams: queue.Queue[tuple[int, socket.socket]] = queue.Queue()
         self._accepting_streams = False
         self._run: TestRun | None = None
         self._terminated = False
 
-    def offer(self, conn: socket.socket) -> None:
+    def offer(self, conn: socket.socket, order: int) -> None:
+        """A data connection with this test's cookie, ``order`` its place in the accept queue."""
         if self._accepting_streams:
-            self._streams.put(conn)
+            self._streams.put((order, conn))
         else:
             conn.close()
 
@@ -318,13 +322,26 @@ class _Session:
         self._accepting_streams = True
         self.channel.send(self.machine.create_streams())
         deadline = time.monotonic() + SETUP_TIMEOUT
-        for sender in plan:
-            conn = self._next_tcp_stream(deadline)
+        arrived: list[tuple[int, socket.socket]] = []
+        try:
+            while len(arrived) < len(plan):
+                arrived.append(self._next_tcp_stream(deadline))
+        except BaseException:
+            for _, conn in arrived:
+                conn.close()
+            raise
+        finally:
+            self._accepting_streams = False
+        # The client opens its streams one after the other, and iperf3's server takes them in
+        # accept order (iperf_tcp_accept reads each cookie in its one thread): the n-th
+        # connection is stream n, which decides its id and, with --bidir, its direction.  Our
+        # route threads may deliver them in any order, so restore the accept order first.
+        arrived.sort(key=lambda item: item[0])
+        for (_, conn), sender in zip(arrived, plan, strict=True):
             configure_data_socket(conn, run.params, receiver=not sender)
             run.add_stream(conn, sender)
-        self._accepting_streams = False
 
-    def _next_tcp_stream(self, deadline: float) -> socket.socket:
+    def _next_tcp_stream(self, deadline: float) -> tuple[int, socket.socket]:
         while True:
             try:
                 return self._streams.get(timeout=0.2)
