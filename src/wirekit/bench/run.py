@@ -17,6 +17,7 @@ from wirekit.bench.engine import (
     ByteBudget,
     EngineConfig,
     Stream,
+    Wakeup,
     start_worker,
     unacked_bytes,
 )
@@ -145,6 +146,8 @@ class TestRun:
         self.ended = 0.0
         self._cpu_start = os.times()
         self.cpu = CpuUsage(0.0, 0.0, 0.0)
+        #: Signalled by a worker when it ends; the control loop waits on it with its socket.
+        self.wakeup = Wakeup()
 
     def _make_budget(self) -> ByteBudget | None:
         return ByteBudget(self.params.bytes) if self.params.bytes else None
@@ -178,9 +181,20 @@ class TestRun:
         for stream in self.streams:
             self._interval_base[stream.id] = _Baseline()
             self._test_base[stream.id] = _Baseline()
-            start_worker(stream, self._config, self._budget if stream.sender else None)
+            start_worker(stream, self._config, self._budget if stream.sender else None,
+                         self.wakeup)
 
     # --- while running -----------------------------------------------------------------------
+
+    def poll_period(self) -> float:
+        """How long the control loop may sleep between looks at the streams.
+
+        A sender that ends signals :attr:`wakeup`, but a ``-n`` receiver (``-R -n``) has
+        only its count to show that the budget arrived, so it is looked at every 10 ms.
+        """
+        if self.params.bytes and any(not s.sender for s in self.streams):
+            return 0.01
+        return 0.2
 
     def next_wakeup(self) -> float:
         """Seconds until something is due (an interval, the end of the omit period, the end)."""
@@ -312,6 +326,7 @@ class TestRun:
         for stream in self.streams:
             stream.stop = True
             stream.sock.close()
+        self.wakeup.close()
 
     # --- measuring ---------------------------------------------------------------------------
 

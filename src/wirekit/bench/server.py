@@ -280,12 +280,14 @@ class _Session:
                       zerocopy=self.server.options.zerocopy)
         self._run = run
         self._collect_streams(run)
-        self.channel.send(self.machine.start_test())
-        self.channel.send(self.machine.run_test())
-        run.start()
+        # The start document first: building it after run.start() would hold the GIL while
+        # the workers begin (see BenchClient._announce).
         start = start_json(run, cookie=self.cookie, peer=(self.peer.host, self.peer.port),
                            is_client=False, control=self.channel.sock)
         self.observer.on_start(run, start)
+        self.channel.send(self.machine.start_test())
+        self.channel.send(self.machine.run_test())
+        run.start()
         intervals = self._run_test(run)
         if intervals is None:
             return
@@ -390,7 +392,8 @@ class _Session:
         intervals: list[dict[str, object]] = []
         last_progress, last_bytes = time.monotonic(), -1
         while True:
-            event = self.channel.next_event(min(run.next_wakeup(), 0.2))
+            event = self.channel.next_event(min(run.next_wakeup(), run.poll_period()),
+                                            run.wakeup.fd)
             for report in run.poll():
                 intervals.append(interval_json(report, run, False))
                 self.observer.on_interval(run, report)
