@@ -20,16 +20,16 @@ from typing import Any
 
 import pytest
 
-from tests.integration.bench.bench_support import run_pair
+from tests.integration.bench.bench_support import SCHEMA_RUNS, PairRuns
 from tests.support.env import require_tool
 
 #: (case id, client arguments, block size used for the tolerance)
 CASES = [
-    ("tcp", ["-t", "1"], 128 * 1024, 1),
+    ("tcp", SCHEMA_RUNS["tcp"], 128 * 1024, 1),
     ("tcp-P4", ["-t", "1", "-P", "4"], 128 * 1024, 4),
     ("reverse", ["-t", "1", "-R"], 128 * 1024, 1),
-    ("bidir", ["-t", "1", "--bidir"], 128 * 1024, 1),
-    ("udp", ["-t", "1", "-u", "-b", "100M", "-l", "1200"], 1200, 1),
+    ("bidir", SCHEMA_RUNS["bidir"], 128 * 1024, 1),
+    ("udp", SCHEMA_RUNS["udp"], 1200, 1),
     ("bytes", ["-n", "8M"], 128 * 1024, 1),
     # At full speed the two omit boundaries are milliseconds (megabytes) apart; at 200 Mbit/s
     # a skew of OMIT_SKEW is 2.5 MB of 25, so the comparison stays meaningful.
@@ -93,9 +93,9 @@ def _check_udp(sent: dict[str, Any], received: dict[str, Any], length: int) -> N
 @pytest.mark.parametrize(("case", "args", "block", "streams"), CASES,
                          ids=[case[0] for case in CASES])
 def test_interop(server: str, client: str, case: str, args: list[str], block: int,
-                 streams: int) -> None:
+                 streams: int, pair_runs: PairRuns) -> None:
     require_tool("iperf3")
-    client_doc, server_doc = run_pair(server, client, args)
+    client_doc, server_doc = pair_runs(server, client, args)
     tolerance = block * streams
     if case == "omit":
         tolerance += int(OMIT_RATE / 8 * OMIT_SKEW)
