@@ -32,6 +32,7 @@ from wirekit.bench.control import (
     harden_control,
     peer_of,
 )
+from wirekit.bench.engine import Wakeup
 from wirekit.bench.params import PeerResults, TestParams
 from wirekit.bench.protocol import (
     COOKIE_SIZE,
@@ -82,6 +83,8 @@ class BenchServer:
         self._lock = threading.Lock()
         self.udp_setup = threading.Lock()
         self._stopping = threading.Event()
+        #: Wakes serve_forever's select at once on shutdown, or when a one-off test is over.
+        self._wakeup = Wakeup()
         self._numbers = itertools.count(1)
         self._accepted = itertools.count()
         self.completed = 0
@@ -111,6 +114,7 @@ class BenchServer:
     def shutdown(self) -> None:
         """Stop accepting; running tests get SERVER_TERMINATE."""
         self._stopping.set()
+        self._wakeup.signal()
         with self._lock:
             sessions = list(self._sessions.values())
         for session in sessions:
@@ -120,12 +124,14 @@ class BenchServer:
         """Accept until :meth:`shutdown` (or after one test with ``one_off``)."""
         try:
             while not self._stopping.is_set():
-                ready, _, _ = select.select([self._listener], [], [], 0.2)
-                if ready:
+                watched = [self._listener.fileno(), self._wakeup.fd]
+                ready, _, _ = select.select(watched, [], [], 1.0)
+                if watched[0] in ready:
                     self._accept()
         finally:
             self._listener.close()
             self._join_sessions()
+            self._wakeup.close()
 
     def _join_sessions(self) -> None:
         deadline = time.monotonic() + SETUP_TIMEOUT
@@ -179,6 +185,7 @@ class BenchServer:
             self.failed += 1
         if self.options.one_off:
             self._stopping.set()
+            self._wakeup.signal()
 
     def observer(self, number: int, peer: tuple[str, int]) -> Observer:
         return self._observer_factory(number, peer)
