@@ -43,6 +43,8 @@ BLOCK_GRACE = 2.0
 UDP_BATCH = 64
 #: Receive buffer for TCP streams: bigger reads mean fewer system calls than iperf3's one block.
 TCP_READ_SIZE = 128 * 1024
+#: A TCP sender without pacing reads the clock once per this many blocks (1 MiB of 128 KiB).
+CLOCK_EVERY = 8
 #: At most one UDP RTT echo per this many seconds (about 1000 samples a second).
 ECHO_INTERVAL = 0.001
 _MSG_WAITFORONE = 0x10000
@@ -127,6 +129,13 @@ class EngineConfig:
     counters_64bit: bool = False
     zerocopy: bool = False
     rtt_echo: bool = False
+    #: ``time.monotonic()`` at which a sender stops by itself (0: none, ``-n`` tests).  The
+    #: test's planned end on this side's clock: a control thread that the machine's load keeps
+    #: from running must not let its senders overshoot.  iperf3 does the sending and the
+    #: control in one thread, so it stops at once; here an iperf3 -R client that sent TEST_END
+    #: (and stopped counting) went on receiving for as long as our control thread waited for a
+    #: core, up to 65 ms (7% of a 1 s test) with the two cores busy.
+    deadline: float = 0.0
 
 
 def set_timeouts(sock: socket.socket, seconds: float) -> None:
@@ -228,7 +237,7 @@ def _tcp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -
     length = config.length
     view = memoryview(page_aligned_buffer(length, _payload(length)))
     if not (config.zerocopy or config.bandwidth or budget is not None):
-        _tcp_send_unpaced(stream, view)
+        _tcp_send_unpaced(stream, view, config.deadline)
         return
     memfd = -1
     if config.zerocopy:
@@ -236,7 +245,7 @@ def _tcp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -
         os.write(memfd, _payload(length))
     pacer = Pacer(config.bandwidth, time.monotonic()) if config.bandwidth else None
     try:
-        while not stream.stop:
+        while not stream.stop and not _past(config.deadline):
             chunk = length if budget is None else budget.take(length)
             if chunk == 0:
                 break
@@ -254,13 +263,19 @@ def _tcp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -
             os.close(memfd)
 
 
-def _tcp_send_unpaced(stream: Stream, block: memoryview) -> None:
+def _past(deadline: float) -> bool:
+    return bool(deadline) and time.monotonic() >= deadline
+
+
+def _tcp_send_unpaced(stream: Stream, block: memoryview, deadline: float) -> None:
     """The hot loop of a TCP test (no -b, -n or -Z): one ``send`` per block and the counters.
 
     py-spy puts 95% of a sender's samples inside ``send`` itself, so everything else per block
-    is kept to a flag test and two additions: no clock, no slicing, no pacer or budget.
+    is kept to a flag test and a few additions: no slicing, no pacer or budget, and the clock
+    (for the deadline) once every :data:`CLOCK_EVERY` blocks.
     """
     send, length = stream.sock.send, len(block)
+    countdown = CLOCK_EVERY
     while not stream.stop:
         try:
             sent = send(block)
@@ -272,6 +287,11 @@ def _tcp_send_unpaced(stream: Stream, block: memoryview) -> None:
         if sent < length:
             return  # the peer stopped reading after the stop (see _send_block)
         stream.packets += 1
+        countdown -= 1
+        if not countdown:
+            countdown = CLOCK_EVERY
+            if _past(deadline):
+                return
 
 
 def _send_block(stream: Stream, block: memoryview, memfd: int) -> int:
@@ -332,7 +352,7 @@ def _udp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -
     rate_per_second = config.bandwidth / 8 / length if config.bandwidth else 0.0
     start = time.monotonic()
     echo = _EchoReader(stream, header) if config.rtt_echo else None
-    while not stream.stop:
+    while not stream.stop and not _past(config.deadline):
         want = UDP_BATCH
         if rate_per_second:
             want = min(want, int(rate_per_second * (time.monotonic() - start)) - stream.packets)

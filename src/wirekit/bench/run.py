@@ -11,7 +11,7 @@ import contextlib
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wirekit.bench.engine import (
     ByteBudget,
@@ -178,11 +178,12 @@ class TestRun:
         self.started = self.measure_start = now
         self._next_report = now + self.interval
         self._cpu_start = os.times()
+        planned = self.params.omit + self.params.duration
+        config = replace(self._config, deadline=now + planned if self.params.duration else 0.0)
         for stream in self.streams:
             self._interval_base[stream.id] = _Baseline()
             self._test_base[stream.id] = _Baseline()
-            start_worker(stream, self._config, self._budget if stream.sender else None,
-                         self.wakeup)
+            start_worker(stream, config, self._budget if stream.sender else None, self.wakeup)
 
     # --- while running -----------------------------------------------------------------------
 
