@@ -7,6 +7,7 @@ is used up, and an interrupt ends it early the same way, so the summary is still
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -236,6 +237,7 @@ class BenchClient:
                 break
         last = run.finish()
         self._report([last] if last else [])
+        run.end_wait = time.monotonic() - run.ended
         channel.send(machine.end_test())
 
     def _report(self, reports: list[Any]) -> None:

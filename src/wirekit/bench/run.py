@@ -148,6 +148,9 @@ class TestRun:
         self.cpu = CpuUsage(0.0, 0.0, 0.0)
         #: Signalled by a worker when it ends; the control loop waits on it with its socket.
         self.wakeup = Wakeup()
+        #: Client: seconds from the end of the test to TEST_END (see :meth:`finish`).
+        self.end_wait = 0.0
+        self._receive_end_shift = 0.0
 
     def _make_budget(self) -> ByteBudget | None:
         return ByteBudget(self.params.bytes) if self.params.bytes else None
@@ -374,10 +377,23 @@ class TestRun:
             udp_packets=stats.packets)
         return sample
 
+    def discount_peer_wait(self, seconds: float) -> None:
+        """Server: the client ended the test ``seconds`` before it sent TEST_END.
+
+        A wirekit client waits for its data to be delivered before TEST_END (an iperf3 server
+        stops counting there) and says how long in its results.  Our receiving streams got
+        that data meanwhile, so their test ended that much before TEST_END arrived here;
+        without this a -n 64M test (25 ms of data) reported half its rate.  A peer's figure
+        never makes the measured time zero or negative.
+        """
+        measured = (self.ended or time.monotonic()) - self.measure_start
+        self._receive_end_shift = max(0.0, min(seconds, measured - 0.001))
+
     def totals(self) -> list[StreamSample]:
         """Each stream over the whole measured test (after the omit period)."""
         end = (self.ended or time.monotonic()) - self.measure_start
-        return [self._total(stream, end) for stream in self.streams]
+        return [self._total(stream, end if stream.sender else end - self._receive_end_shift)
+                for stream in self.streams]
 
     def _total(self, stream: Stream, end: float) -> StreamSample:
         base = self._test_base[stream.id]
@@ -409,7 +425,7 @@ class TestRun:
         streams = tuple(self._result(total) for total in self.totals())
         has_retrans = 1 if any(s.sender and not s.udp for s in self.streams) else -1
         return PeerResults(self.cpu.total, self.cpu.user, self.cpu.system, has_retrans,
-                           streams, congestion_used=self.congestion())
+                           streams, congestion_used=self.congestion(), end_wait=self.end_wait)
 
     @staticmethod
     def _result(total: StreamSample) -> StreamResult:

@@ -445,6 +445,7 @@ class _Session:
         if not isinstance(event, JsonReceived):
             raise RemoteProtocolError(f"expected results, got {event}")
         peer = PeerResults.from_json(event.document)
+        run.discount_peer_wait(peer.end_wait)
         self.channel.send(self.machine.send_results(run.results().to_json()))
         self.channel.send(self.machine.display_results())
         self._await_done()
