@@ -2,8 +2,8 @@
 
 Three tasks, each run as interleaved rounds so both tools see the same background load; the
 order flips every round (iperf3 then wirekit, wirekit then iperf3, ...) so a load that drifts
-during a round does not always hit the same tool.  Reported: the round whose wirekit/iperf3
-ratio is the median of the per-round ratios, their spread, the medians of each tool, and each
+during a round does not always hit the same tool.  Reported: the geometric mean of each tool's
+rounds (so the ratio is the geometric mean of the per-round ratios), their spread, and each
 tool's CPU use (client and server, percent of one core, from the -J output: user + system time
 of the process over the test, as iperf3 computes it with getrusage; checked against
 /proc/PID/stat sampled during the test).
@@ -18,6 +18,7 @@ rate >= 1.0x iperf3's *received* packets per second.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -87,26 +88,32 @@ def _cpu(ends: list[dict[str, Any]]) -> str:
             f" server {statistics.median(c['remote_total'] for c in cpu):.0f}%")
 
 
-def run() -> list[Comparison]:
-    """One row per task: the round with the median per-round ratio (an odd count of rounds).
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if all(values) else 0.0
 
-    The two tools of a round ran back to back under the same load, so their ratio is the
-    paired measurement; the ratio of two medians taken over different rounds mixes load
-    changes into it (0.89x where the per-round ratios were 0.79-1.68, in an earlier run).
+
+def run() -> list[Comparison]:
+    """One row per task: the geometric means of each tool's rounds.
+
+    Their ratio is the geometric mean of the per-round ratios.  On the shared machine the tool
+    that runs second in a round came out ahead, by up to 2x (per-round ratios alternated
+    1.89, 0.92, 1.70, 0.92, ...), so the rounds are an even number, half in each order, and a
+    multiplicative order effect cancels out of the geometric mean (it does not out of a median:
+    an earlier 0.89x was the ratio of two medians from different rounds, where the per-round
+    ratios were 0.79-1.68).
     """
-    rounds = 1 if quick() else 7
+    rounds = 1 if quick() else 8
     results = []
     for name, unit, args, goal, quick_bytes in TASKS:
         length = ["-n", quick_bytes] if quick() else ["-t", "3"]
         peer, ours, peer_ends, our_ends = _task(args, rounds, length)
         ratios = [w / p if p else 0.0 for w, p in zip(ours, peer, strict=True)]
-        middle = sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]
-        note = (f"{rounds} interleaved rounds of {' '.join(length)}, the median round shown; "
-                f"per-round ratios {min(ratios):.2f}-{max(ratios):.2f}; medians wirekit "
-                f"{statistics.median(ours):,.0f}, iperf3 {statistics.median(peer):,.0f}; "
-                f"CPU wirekit {_cpu(our_ends)}, iperf3 {_cpu(peer_ends)}")
-        results.append(Comparison(name, unit, ours[middle], "iperf3 3.12", peer[middle],
-                                  goal=goal, note=note))
+        note = (f"{rounds} interleaved rounds of {' '.join(length)}, geometric means; "
+                f"per-round ratios {min(ratios):.2f}-{max(ratios):.2f}, median "
+                f"{statistics.median(ratios):.2f}; CPU wirekit {_cpu(our_ends)}, "
+                f"iperf3 {_cpu(peer_ends)}")
+        results.append(Comparison(name, unit, geometric_mean(ours), "iperf3 3.12",
+                                  geometric_mean(peer), goal=goal, note=note))
     return results
 
 
