@@ -7,6 +7,7 @@ is used up, and an interrupt ends it early the same way, so the summary is still
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -67,6 +68,7 @@ class BenchClient:
         self._channel: ControlChannel | None = None
         self._run: TestRun | None = None
         self._intervals: list[dict[str, Any]] = []
+        self._start_doc: dict[str, Any] = {}
 
     def request_stop(self) -> None:
         """End the test early but cleanly (SIGINT/SIGTERM): results are still exchanged."""
@@ -135,6 +137,8 @@ class BenchClient:
             channel.send(machine.send_params(self.params.to_json()))
         elif state is State.CREATE_STREAMS:
             self._create_streams(machine.cookie)
+        elif state is State.TEST_START:
+            self._announce(machine)
         elif state is State.TEST_RUNNING:
             self._running(machine)
         elif state is State.EXCHANGE_RESULTS:
@@ -201,17 +205,28 @@ class BenchClient:
 
     # --- the test ----------------------------------------------------------------------------
 
+    def _announce(self, machine: ClientControl) -> None:
+        """The start document and the observer's start, before any worker runs.
+
+        Building it costs milliseconds of the GIL (``platform.uname`` even runs ``uname -p``);
+        done after the workers started, it would stall them at the start of the test.
+        """
+        run, channel = self._require_run(), self._channel
+        if channel is None:  # pragma: no cover
+            return
+        peer = (self.options.host, self.options.port)
+        self._start_doc = start_json(run, cookie=machine.cookie, peer=peer, is_client=True,
+                                     control=channel.sock)
+        self.observer.on_start(run, self._start_doc)
+
     def _running(self, machine: ClientControl) -> None:
         run, channel = self._require_run(), self._channel
         if channel is None:  # pragma: no cover
             return
         run.start()
-        peer = (self.options.host, self.options.port)
-        self._start_doc = start_json(run, cookie=machine.cookie, peer=peer, is_client=True,
-                                     control=channel.sock)
-        self.observer.on_start(run, self._start_doc)
         while True:
-            event = channel.next_event(min(run.next_wakeup(), 0.2))
+            event = channel.next_event(min(run.next_wakeup(), run.poll_period()),
+                                       run.wakeup.fd)
             if event is not None:
                 raise RemoteProtocolError(f"the server sent {event} while the test ran")
             self._report(run.poll())
@@ -222,6 +237,7 @@ class BenchClient:
                 break
         last = run.finish()
         self._report([last] if last else [])
+        run.end_wait = time.monotonic() - run.ended
         channel.send(machine.end_test())
 
     def _report(self, reports: list[Any]) -> None:

@@ -7,6 +7,8 @@ once, into :class:`~wirekit.errors.NetworkError`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import select
 import socket
 import time
@@ -57,12 +59,21 @@ class ControlChannel:
         except OSError as exc:
             raise NetworkError(f"control connection: {exc.strerror or exc}") from exc
 
-    def next_event(self, timeout: float | None) -> Event | None:
-        """The next event, or None when ``timeout`` seconds pass without one."""
+    def next_event(self, timeout: float | None, wake: int = -1) -> Event | None:
+        """The next event, or None when ``timeout`` seconds pass without one.
+
+        ``wake`` is an eventfd that the stream workers signal (:attr:`TestRun.wake_fd`); when
+        it fires first, the count is consumed and None returned at once, so the caller looks at
+        its streams now rather than at the next timeout.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._pending:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not self._readable(remaining):
+            ready = self._readable(remaining, wake)
+            if not ready:
+                return None
+            if self.sock not in ready:
+                _consume_eventfd(wake)
                 return None
             try:
                 data = self.sock.recv(65536)
@@ -77,15 +88,21 @@ class ControlChannel:
             raise NetworkError(f"timed out after {timeout:g} s waiting for {what}")
         return event
 
-    def _readable(self, timeout: float | None) -> bool:
+    def _readable(self, timeout: float | None, wake: int) -> list[Any]:
+        watched: list[Any] = [self.sock] if wake < 0 else [self.sock, wake]
         try:
-            ready, _, _ = select.select([self.sock], [], [], timeout)
+            ready, _, _ = select.select(watched, [], [], timeout)
         except (OSError, ValueError) as exc:
             raise NetworkError("control connection closed") from exc
-        return bool(ready)
+        return ready
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _consume_eventfd(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        os.eventfd_read(fd)
 
 
 def configure_data_socket(sock: socket.socket, params: TestParams, *, receiver: bool) -> None:

@@ -43,6 +43,8 @@ BLOCK_GRACE = 2.0
 UDP_BATCH = 64
 #: Receive buffer for TCP streams: bigger reads mean fewer system calls than iperf3's one block.
 TCP_READ_SIZE = 128 * 1024
+#: A TCP sender without pacing reads the clock once per this many blocks (1 MiB of 128 KiB).
+CLOCK_EVERY = 8
 #: At most one UDP RTT echo per this many seconds (about 1000 samples a second).
 ECHO_INTERVAL = 0.001
 _MSG_WAITFORONE = 0x10000
@@ -127,6 +129,13 @@ class EngineConfig:
     counters_64bit: bool = False
     zerocopy: bool = False
     rtt_echo: bool = False
+    #: ``time.monotonic()`` at which a sender stops by itself (0: none, ``-n`` tests).  The
+    #: test's planned end on this side's clock: a control thread that the machine's load keeps
+    #: from running must not let its senders overshoot.  iperf3 does the sending and the
+    #: control in one thread, so it stops at once; here an iperf3 -R client that sent TEST_END
+    #: (and stopped counting) went on receiving for as long as our control thread waited for a
+    #: core, up to 65 ms (7% of a 1 s test) with the two cores busy.
+    deadline: float = 0.0
 
 
 def set_timeouts(sock: socket.socket, seconds: float) -> None:
@@ -145,14 +154,41 @@ def unacked_bytes(sock: socket.socket) -> int:
     return int(struct.unpack("i", raw)[0])
 
 
+class Wakeup:
+    """An eventfd a worker signals when it ends, so the control loop looks at once.
+
+    A sender ends when its ``-n`` budget is sent, any worker on a reset or EOF; without this
+    the control loop would notice only at its next timeout (up to 200 ms later), which for
+    ``-n`` is added to the test's duration.  The lock keeps a late ``signal`` from writing to
+    a closed (and perhaps reused) descriptor number.
+    """
+
+    def __init__(self) -> None:
+        self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._lock = threading.Lock()
+
+    def signal(self) -> None:
+        with self._lock:
+            if self.fd >= 0:
+                os.eventfd_write(self.fd, 1)
+
+    def close(self) -> None:
+        with self._lock:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+
 Worker = Callable[["Stream", "EngineConfig", "ByteBudget | None"], None]
 
 
-def start_worker(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -> None:
-    """Start the thread that moves this stream's data."""
+def start_worker(stream: Stream, config: EngineConfig, budget: ByteBudget | None,
+                 wakeup: Wakeup | None = None) -> None:
+    """Start the thread that moves this stream's data; ``wakeup`` is signalled when it ends."""
     set_timeouts(stream.sock, WAKE_INTERVAL)
     target = _pick_worker(stream)
-    stream.thread = threading.Thread(target=_guarded, args=(target, stream, config, budget),
+    stream.thread = threading.Thread(target=_guarded,
+                                     args=(target, stream, config, budget, wakeup),
                                      name=f"bench-stream-{stream.id}", daemon=True)
     stream.thread.start()
 
@@ -164,13 +200,16 @@ def _pick_worker(stream: Stream) -> Worker:
 
 
 def _guarded(worker: Worker, stream: Stream, config: EngineConfig,
-             budget: ByteBudget | None) -> None:
+             budget: ByteBudget | None, wakeup: Wakeup | None) -> None:
     """Run a worker; a socket error ends the stream and is recorded, never raised."""
     try:
         worker(stream, config, budget)
     except OSError as exc:
         if not stream.stop:
             stream.error = exc.strerror or str(exc)
+    finally:
+        if wakeup is not None:
+            wakeup.signal()
 
 
 # --- TCP ------------------------------------------------------------------------------------
@@ -196,14 +235,17 @@ def page_aligned_buffer(size: int, content: bytes = b"") -> mmap.mmap:
 
 def _tcp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -> None:
     length = config.length
+    view = memoryview(page_aligned_buffer(length, _payload(length)))
+    if not (config.zerocopy or config.bandwidth or budget is not None):
+        _tcp_send_unpaced(stream, view, config.deadline)
+        return
     memfd = -1
     if config.zerocopy:
         memfd = os.memfd_create("wirekit-bench-block", os.MFD_CLOEXEC)
         os.write(memfd, _payload(length))
-    view = memoryview(page_aligned_buffer(length, _payload(length)))
     pacer = Pacer(config.bandwidth, time.monotonic()) if config.bandwidth else None
     try:
-        while not stream.stop:
+        while not stream.stop and not _past(config.deadline):
             chunk = length if budget is None else budget.take(length)
             if chunk == 0:
                 break
@@ -219,6 +261,37 @@ def _tcp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -
     finally:
         if memfd >= 0:
             os.close(memfd)
+
+
+def _past(deadline: float) -> bool:
+    return bool(deadline) and time.monotonic() >= deadline
+
+
+def _tcp_send_unpaced(stream: Stream, block: memoryview, deadline: float) -> None:
+    """The hot loop of a TCP test (no -b, -n or -Z): one ``send`` per block and the counters.
+
+    py-spy puts 95% of a sender's samples inside ``send`` itself, so everything else per block
+    is kept to a flag test and a few additions: no slicing, no pacer or budget, and the clock
+    (for the deadline) once every :data:`CLOCK_EVERY` blocks.
+    """
+    send, length = stream.sock.send, len(block)
+    countdown = CLOCK_EVERY
+    while not stream.stop:
+        try:
+            sent = send(block)
+        except (BlockingIOError, TimeoutError, InterruptedError):
+            continue  # SO_SNDTIMEO: nothing went out; look at the stop flag again
+        if sent < length:
+            sent += _send_block(stream, block[sent:], -1)
+        stream.bytes += sent
+        if sent < length:
+            return  # the peer stopped reading after the stop (see _send_block)
+        stream.packets += 1
+        countdown -= 1
+        if not countdown:
+            countdown = CLOCK_EVERY
+            if _past(deadline):
+                return
 
 
 def _send_block(stream: Stream, block: memoryview, memfd: int) -> int:
@@ -279,7 +352,7 @@ def _udp_send(stream: Stream, config: EngineConfig, budget: ByteBudget | None) -
     rate_per_second = config.bandwidth / 8 / length if config.bandwidth else 0.0
     start = time.monotonic()
     echo = _EchoReader(stream, header) if config.rtt_echo else None
-    while not stream.stop:
+    while not stream.stop and not _past(config.deadline):
         want = UDP_BATCH
         if rate_per_second:
             want = min(want, int(rate_per_second * (time.monotonic() - start)) - stream.packets)

@@ -205,6 +205,9 @@ class PeerResults:
     sender_has_retransmits: int
     streams: tuple[StreamResult, ...]
     congestion_used: str = ""
+    #: wirekit extension ("wirekit_end_wait", ignored by iperf3): seconds the client spent
+    #: between the end of its test and sending TEST_END (waiting for its data to be delivered).
+    end_wait: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"cpu_util_total": self.cpu_total, "cpu_util_user": self.cpu_user,
@@ -213,6 +216,8 @@ class PeerResults:
         if self.congestion_used:
             doc["congestion_used"] = self.congestion_used
         doc["streams"] = [stream.to_json() for stream in self.streams]
+        if self.end_wait:
+            doc["wirekit_end_wait"] = round(self.end_wait, 6)
         return doc
 
     @classmethod
@@ -224,9 +229,21 @@ class PeerResults:
                        cpu_system=float(doc["cpu_util_system"]),
                        sender_has_retransmits=signed(doc["sender_has_retransmits"]),
                        streams=tuple(StreamResult.from_json(s) for s in doc["streams"]),
-                       congestion_used=str(doc.get("congestion_used", "")))
+                       congestion_used=str(doc.get("congestion_used", "")),
+                       end_wait=_end_wait(doc.get("wirekit_end_wait", 0.0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise RemoteProtocolError(f"malformed results from peer: {exc!r}") from exc
 
     def stream(self, stream_id: int) -> StreamResult | None:
         return next((s for s in self.streams if s.id == stream_id), None)
+
+
+#: The longest end wait a peer may claim (a wirekit client waits at most about 2 s).
+MAX_END_WAIT = 10.0
+
+
+def _end_wait(value: Any) -> float:
+    seconds = float(value)
+    if not 0.0 <= seconds <= MAX_END_WAIT:  # also rejects NaN
+        raise ValueError(f"wirekit_end_wait {value!r} outside 0-{MAX_END_WAIT:g} s")
+    return seconds

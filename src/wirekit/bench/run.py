@@ -7,15 +7,17 @@ The data moves in :mod:`wirekit.bench.engine` threads; this module only reads th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wirekit.bench.engine import (
     ByteBudget,
     EngineConfig,
     Stream,
+    Wakeup,
     start_worker,
     unacked_bytes,
 )
@@ -144,6 +146,11 @@ class TestRun:
         self.ended = 0.0
         self._cpu_start = os.times()
         self.cpu = CpuUsage(0.0, 0.0, 0.0)
+        #: Signalled by a worker when it ends; the control loop waits on it with its socket.
+        self.wakeup = Wakeup()
+        #: Client: seconds from the end of the test to TEST_END (see :meth:`finish`).
+        self.end_wait = 0.0
+        self._receive_end_shift = 0.0
 
     def _make_budget(self) -> ByteBudget | None:
         return ByteBudget(self.params.bytes) if self.params.bytes else None
@@ -174,12 +181,24 @@ class TestRun:
         self.started = self.measure_start = now
         self._next_report = now + self.interval
         self._cpu_start = os.times()
+        planned = self.params.omit + self.params.duration
+        config = replace(self._config, deadline=now + planned if self.params.duration else 0.0)
         for stream in self.streams:
             self._interval_base[stream.id] = _Baseline()
             self._test_base[stream.id] = _Baseline()
-            start_worker(stream, self._config, self._budget if stream.sender else None)
+            start_worker(stream, config, self._budget if stream.sender else None, self.wakeup)
 
     # --- while running -----------------------------------------------------------------------
+
+    def poll_period(self) -> float:
+        """How long the control loop may sleep between looks at the streams.
+
+        A sender that ends signals :attr:`wakeup`, but a ``-n`` receiver (``-R -n``) has
+        only its count to show that the budget arrived, so it is looked at every 10 ms.
+        """
+        if self.params.bytes and any(not s.sender for s in self.streams):
+            return 0.01
+        return 0.2
 
     def next_wakeup(self) -> float:
         """Seconds until something is due (an interval, the end of the omit period, the end)."""
@@ -284,6 +303,22 @@ class TestRun:
             if stream.thread is not None:
                 stream.thread.join(3.0)
 
+    def end_streams(self) -> None:
+        """Send FIN on every TCP stream once it is drained, as iperf3's server does at TEST_END.
+
+        iperf3's server closes every data socket when TEST_END arrives
+        (``iperf_handle_message_server``), and its client relies on it: after sending TEST_END
+        an iperf3 3.12 client makes its sockets blocking again and keeps "draining" the streams
+        it receives with whole-block reads (``iperf_run_client``).  Its earlier non-blocking
+        reads were cut at arbitrary points, so the last block it waits for is never completed
+        by data, only by EOF; without the FIN it sits in ``read()`` and never sees
+        EXCHANGE_RESULTS.  ``shutdown`` (not ``close``) keeps the socket for ``TCP_INFO``.
+        """
+        for stream in self.streams:
+            if not stream.udp:
+                with contextlib.suppress(OSError):
+                    stream.sock.shutdown(socket.SHUT_WR)
+
     def _cpu_end(self) -> None:
         end = os.times()
         wall = (time.monotonic() - self.measure_start) or 1e-9
@@ -295,6 +330,7 @@ class TestRun:
         for stream in self.streams:
             stream.stop = True
             stream.sock.close()
+        self.wakeup.close()
 
     # --- measuring ---------------------------------------------------------------------------
 
@@ -341,10 +377,23 @@ class TestRun:
             udp_packets=stats.packets)
         return sample
 
+    def discount_peer_wait(self, seconds: float) -> None:
+        """Server: the client ended the test ``seconds`` before it sent TEST_END.
+
+        A wirekit client waits for its data to be delivered before TEST_END (an iperf3 server
+        stops counting there) and says how long in its results.  Our receiving streams got
+        that data meanwhile, so their test ended that much before TEST_END arrived here;
+        without this a -n 64M test (25 ms of data) reported half its rate.  A peer's figure
+        never makes the measured time zero or negative.
+        """
+        measured = (self.ended or time.monotonic()) - self.measure_start
+        self._receive_end_shift = max(0.0, min(seconds, measured - 0.001))
+
     def totals(self) -> list[StreamSample]:
         """Each stream over the whole measured test (after the omit period)."""
         end = (self.ended or time.monotonic()) - self.measure_start
-        return [self._total(stream, end) for stream in self.streams]
+        return [self._total(stream, end if stream.sender else end - self._receive_end_shift)
+                for stream in self.streams]
 
     def _total(self, stream: Stream, end: float) -> StreamSample:
         base = self._test_base[stream.id]
@@ -376,7 +425,7 @@ class TestRun:
         streams = tuple(self._result(total) for total in self.totals())
         has_retrans = 1 if any(s.sender and not s.udp for s in self.streams) else -1
         return PeerResults(self.cpu.total, self.cpu.user, self.cpu.system, has_retrans,
-                           streams, congestion_used=self.congestion())
+                           streams, congestion_used=self.congestion(), end_wait=self.end_wait)
 
     @staticmethod
     def _result(total: StreamSample) -> StreamResult:

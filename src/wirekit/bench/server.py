@@ -32,6 +32,7 @@ from wirekit.bench.control import (
     harden_control,
     peer_of,
 )
+from wirekit.bench.engine import Wakeup
 from wirekit.bench.params import PeerResults, TestParams
 from wirekit.bench.protocol import (
     COOKIE_SIZE,
@@ -82,7 +83,10 @@ class BenchServer:
         self._lock = threading.Lock()
         self.udp_setup = threading.Lock()
         self._stopping = threading.Event()
+        #: Wakes serve_forever's select at once on shutdown, or when a one-off test is over.
+        self._wakeup = Wakeup()
         self._numbers = itertools.count(1)
+        self._accepted = itertools.count()
         self.completed = 0
         self.failed = 0
         self._listener = self._listen()
@@ -110,6 +114,7 @@ class BenchServer:
     def shutdown(self) -> None:
         """Stop accepting; running tests get SERVER_TERMINATE."""
         self._stopping.set()
+        self._wakeup.signal()
         with self._lock:
             sessions = list(self._sessions.values())
         for session in sessions:
@@ -119,12 +124,14 @@ class BenchServer:
         """Accept until :meth:`shutdown` (or after one test with ``one_off``)."""
         try:
             while not self._stopping.is_set():
-                ready, _, _ = select.select([self._listener], [], [], 0.2)
-                if ready:
+                watched = [self._listener.fileno(), self._wakeup.fd]
+                ready, _, _ = select.select(watched, [], [], 1.0)
+                if watched[0] in ready:
                     self._accept()
         finally:
             self._listener.close()
             self._join_sessions()
+            self._wakeup.close()
 
     def _join_sessions(self) -> None:
         deadline = time.monotonic() + SETUP_TIMEOUT
@@ -138,10 +145,12 @@ class BenchServer:
             if exc.errno in _ACCEPT_BACKOFF_ERRNOS:
                 time.sleep(0.1)
             return
-        threading.Thread(target=self._route, args=(conn,), daemon=True,
+        # Each connection's cookie is read in its own thread (a slow client must not hold up
+        # the others), so the accept order travels with it: see _Session._collect_streams.
+        threading.Thread(target=self._route, args=(conn, next(self._accepted)), daemon=True,
                          name="bench-route").start()
 
-    def _route(self, conn: socket.socket) -> None:
+    def _route(self, conn: socket.socket, order: int) -> None:
         """Read the cookie: a stream of a running test, or a new test."""
         cookie = _read_cookie(conn)
         if cookie is None:
@@ -150,7 +159,7 @@ class BenchServer:
         with self._lock:
             session = self._sessions.get(cookie)
         if session is not None:
-            session.offer(conn)
+            session.offer(conn, order)
             return
         self._start_session(conn, cookie)
 
@@ -176,6 +185,7 @@ class BenchServer:
             self.failed += 1
         if self.options.one_off:
             self._stopping.set()
+            self._wakeup.signal()
 
     def observer(self, number: int, peer: tuple[str, int]) -> Observer:
         return self._observer_factory(number, peer)
@@ -234,14 +244,15 @@ class _Session:
         self.channel = ControlChannel(conn, self.machine)
         self.peer = peer_of(conn)
         self.observer = server.observer(number, (self.peer.host, self.peer.port))
-        self._streams: queue.Queue[socket.socket] = queue.Queue()
+        self._streams: queue.Queue[tuple[int, socket.socket]] = queue.Queue()
         self._accepting_streams = False
         self._run: TestRun | None = None
         self._terminated = False
 
-    def offer(self, conn: socket.socket) -> None:
+    def offer(self, conn: socket.socket, order: int) -> None:
+        """A data connection with this test's cookie, ``order`` its place in the accept queue."""
         if self._accepting_streams:
-            self._streams.put(conn)
+            self._streams.put((order, conn))
         else:
             conn.close()
 
@@ -276,12 +287,14 @@ class _Session:
                       zerocopy=self.server.options.zerocopy)
         self._run = run
         self._collect_streams(run)
-        self.channel.send(self.machine.start_test())
-        self.channel.send(self.machine.run_test())
-        run.start()
+        # The start document first: building it after run.start() would hold the GIL while
+        # the workers begin (see BenchClient._announce).
         start = start_json(run, cookie=self.cookie, peer=(self.peer.host, self.peer.port),
                            is_client=False, control=self.channel.sock)
         self.observer.on_start(run, start)
+        self.channel.send(self.machine.start_test())
+        self.channel.send(self.machine.run_test())
+        run.start()
         intervals = self._run_test(run)
         if intervals is None:
             return
@@ -318,13 +331,26 @@ class _Session:
         self._accepting_streams = True
         self.channel.send(self.machine.create_streams())
         deadline = time.monotonic() + SETUP_TIMEOUT
-        for sender in plan:
-            conn = self._next_tcp_stream(deadline)
+        arrived: list[tuple[int, socket.socket]] = []
+        try:
+            while len(arrived) < len(plan):
+                arrived.append(self._next_tcp_stream(deadline))
+        except BaseException:
+            for _, conn in arrived:
+                conn.close()
+            raise
+        finally:
+            self._accepting_streams = False
+        # The client opens its streams one after the other, and iperf3's server takes them in
+        # accept order (iperf_tcp_accept reads each cookie in its one thread): the n-th
+        # connection is stream n, which decides its id and, with --bidir, its direction.  Our
+        # route threads may deliver them in any order, so restore the accept order first.
+        arrived.sort(key=lambda item: item[0])
+        for (_, conn), sender in zip(arrived, plan, strict=True):
             configure_data_socket(conn, run.params, receiver=not sender)
             run.add_stream(conn, sender)
-        self._accepting_streams = False
 
-    def _next_tcp_stream(self, deadline: float) -> socket.socket:
+    def _next_tcp_stream(self, deadline: float) -> tuple[int, socket.socket]:
         while True:
             try:
                 return self._streams.get(timeout=0.2)
@@ -373,7 +399,8 @@ class _Session:
         intervals: list[dict[str, object]] = []
         last_progress, last_bytes = time.monotonic(), -1
         while True:
-            event = self.channel.next_event(min(run.next_wakeup(), 0.2))
+            event = self.channel.next_event(min(run.next_wakeup(), run.poll_period()),
+                                            run.wakeup.fd)
             for report in run.poll():
                 intervals.append(interval_json(report, run, False))
                 self.observer.on_interval(run, report)
@@ -399,6 +426,7 @@ class _Session:
                 intervals.append(interval_json(last, run, False))
                 self.observer.on_interval(run, last)
             run.drain()
+            run.end_streams()
             return intervals
         if isinstance(event, StateReceived) and event.state in (State.CLIENT_TERMINATE,
                                                                 State.IPERF_DONE):
@@ -417,6 +445,7 @@ class _Session:
         if not isinstance(event, JsonReceived):
             raise RemoteProtocolError(f"expected results, got {event}")
         peer = PeerResults.from_json(event.document)
+        run.discount_peer_wait(peer.end_wait)
         self.channel.send(self.machine.send_results(run.results().to_json()))
         self.channel.send(self.machine.display_results())
         self._await_done()

@@ -8,6 +8,7 @@ wirekit adds its own (``rtt_ms``, ``duplicates``).
 
 from __future__ import annotations
 
+import copy
 import json
 import socket
 import subprocess
@@ -21,7 +22,7 @@ WIREKIT = [sys.executable, "-m", "wirekit", "bench"]
 #: (schema name, client arguments): the kinds of run whose -J output has a distinct shape.
 SCHEMA_RUNS = {
     "tcp": ["-t", "1"],
-    "udp": ["-t", "1", "-u", "-b", "10M", "-l", "1200"],
+    "udp": ["-t", "1", "-u", "-b", "100M", "-l", "1200"],
     "bidir": ["-t", "1", "--bidir"],
 }
 
@@ -97,6 +98,22 @@ def run_pair(server: str, client: str, args: list[str],
     assert done.returncode == 0, f"{client} client failed: {done.stdout}\n{done.stderr}"
     assert process.returncode == 0, f"{server} server failed: {out}\n{err}"
     return json.loads(done.stdout), json.loads(out)
+
+
+class PairRuns:
+    """:func:`run_pair` remembered for the session: the schema tests validate the documents of
+    the interop runs of the same kind instead of running each pair a second time."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, str, tuple[str, ...]],
+                         tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def __call__(self, server: str, client: str,
+                 args: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        key = (server, client, tuple(args))
+        if key not in self._done:
+            self._done[key] = run_pair(server, client, args)
+        return copy.deepcopy(self._done[key])
 
 
 # --- schemas ----------------------------------------------------------------------------------

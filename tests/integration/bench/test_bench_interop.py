@@ -2,6 +2,16 @@
 
 Each case: both sides exit 0, and the bytes the sender counted and the bytes the receiver
 counted (each side's own count, from its own -J output) agree within one block per stream.
+Two kinds of run need more than that, for reasons of the measurement, not of the protocol:
+
+- UDP: a datagram the receiver's kernel dropped (a full socket buffer while the receiver was
+  not scheduled, common on a loaded machine: iperf3 against iperf3 lost 0-15% of
+  ``-b 100M -l 1200`` with two busy loops on two cores) is not received, but the sequence
+  numbers make the receiver count it as lost.  So the check is the accounting: every datagram up
+  to the highest sequence number is either received or lost, and the sender sent that many.
+- ``-O``: each side starts its omit timer on its own clock when the test starts (iperf3's
+  server when it sends TEST_START, its client when that arrives), so the two boundaries are
+  as far apart as the client was late to run, which on a loaded machine is tens of ms.
 """
 
 from __future__ import annotations
@@ -10,21 +20,27 @@ from typing import Any
 
 import pytest
 
-from tests.integration.bench.bench_support import run_pair
+from tests.integration.bench.bench_support import SCHEMA_RUNS, PairRuns
 from tests.support.env import require_tool
 
 #: (case id, client arguments, block size used for the tolerance)
 CASES = [
-    ("tcp", ["-t", "1"], 128 * 1024, 1),
+    ("tcp", SCHEMA_RUNS["tcp"], 128 * 1024, 1),
     ("tcp-P4", ["-t", "1", "-P", "4"], 128 * 1024, 4),
     ("reverse", ["-t", "1", "-R"], 128 * 1024, 1),
-    ("bidir", ["-t", "1", "--bidir"], 128 * 1024, 1),
-    ("udp", ["-t", "1", "-u", "-b", "100M", "-l", "1200"], 1200, 1),
+    ("bidir", SCHEMA_RUNS["bidir"], 128 * 1024, 1),
+    ("udp", SCHEMA_RUNS["udp"], 1200, 1),
     ("bytes", ["-n", "8M"], 128 * 1024, 1),
     # At full speed the two omit boundaries are milliseconds (megabytes) apart; at 200 Mbit/s
-    # they are within a block, so the comparison stays meaningful.
+    # a skew of OMIT_SKEW is 2.5 MB of 25, so the comparison stays meaningful.
     ("omit", ["-t", "1", "-O", "1", "-b", "200M"], 128 * 1024, 1),
 ]
+#: How far apart the two sides' omit boundaries may be on a loaded 2-core machine.
+OMIT_SKEW = 0.1
+OMIT_RATE = 200e6
+#: Datagrams still queued at the receiver when it stops counting: an iperf3 server closes its
+#: UDP sockets on TEST_END without reading what is queued (iperf_handle_message_server).
+UDP_TAIL = 0.05
 ROLES = [("iperf3", "wirekit"), ("wirekit", "iperf3")]
 
 
@@ -42,14 +58,18 @@ def _check_counts(client: dict[str, Any], server: dict[str, Any], args: list[str
     iperf3 3.12 stops counting received bytes once the test leaves TEST_RUNNING
     (iperf_tcp_recv: "Late receive"), and its client leaves it when it sends TEST_END itself,
     so an iperf3 *client* that receives misses what was in flight at that instant (iperf3 does
-    the same against an iperf3 server).  Everywhere else the counts agree within a block.
+    the same against an iperf3 server).  Everywhere else the counts agree within a block
+    (UDP: see the module's docstring).
     """
     for suffix, client_sends in _directions(args):
         sender, receiver = (client, server) if client_sends else (server, client)
         sent = sender["end"]["sum_sent" + suffix]["bytes"]
         received = receiver["end"]["sum_received" + suffix]["bytes"]
         assert sent > 0, f"nothing sent ({suffix or 'forward'})"
-        if receiver_is_iperf3_client and not client_sends:
+        if "-u" in args:
+            _check_udp(sender["end"]["sum_sent" + suffix],
+                       receiver["end"]["sum_received" + suffix], tolerance)
+        elif receiver_is_iperf3_client and not client_sends:
             assert 0.95 * sent <= received <= sent, (sent, received)
         else:
             assert abs(sent - received) <= tolerance, (suffix, sent, received)
@@ -60,14 +80,26 @@ def _check_counts(client: dict[str, Any], server: dict[str, Any], args: list[str
             assert reported in (own, 0), (key + suffix, reported, own)
 
 
+def _check_udp(sent: dict[str, Any], received: dict[str, Any], length: int) -> None:
+    """Every datagram up to the highest sequence number seen is received or counted lost."""
+    highest, lost = received["packets"], received["lost_packets"]
+    assert received["bytes"] == (highest - lost) * length, (received, length)
+    assert sent["bytes"] == sent["packets"] * length, sent
+    assert (1 - UDP_TAIL) * sent["packets"] <= highest <= sent["packets"], (sent, received)
+    assert lost < highest / 2, received  # the test measured something
+
+
 @pytest.mark.parametrize(("server", "client"), ROLES, ids=["iperf3-server", "iperf3-client"])
 @pytest.mark.parametrize(("case", "args", "block", "streams"), CASES,
                          ids=[case[0] for case in CASES])
 def test_interop(server: str, client: str, case: str, args: list[str], block: int,
-                 streams: int) -> None:
+                 streams: int, pair_runs: PairRuns) -> None:
     require_tool("iperf3")
-    client_doc, server_doc = run_pair(server, client, args)
-    _check_counts(client_doc, server_doc, args, client == "iperf3", block * streams)
+    client_doc, server_doc = pair_runs(server, client, args)
+    tolerance = block * streams
+    if case == "omit":
+        tolerance += int(OMIT_RATE / 8 * OMIT_SKEW)
+    _check_counts(client_doc, server_doc, args, client == "iperf3", tolerance)
     start = client_doc["start"]["test_start"]
     assert start["num_streams"] == streams
     assert start["protocol"] == ("UDP" if "-u" in args else "TCP")

@@ -6,17 +6,23 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from tests.integration.bench.bench_support import SCHEMA_RUNS, load_schema, run_pair
+from tests.integration.bench.bench_support import (
+    SCHEMA_RUNS,
+    PairRuns,
+    load_schema,
+    run_pair,
+)
 from tests.support.env import require_tool
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMA_RUNS))
-def test_wirekit_json_matches_iperf3_schema(kind: str) -> None:
+def test_wirekit_json_matches_iperf3_schema(kind: str, pair_runs: PairRuns) -> None:
     require_tool("iperf3")
     args = SCHEMA_RUNS[kind]
-    # wirekit in both roles, each against a real iperf3, so each document is wirekit's own.
-    client_doc, _ = run_pair("iperf3", "wirekit", args)
-    _, server_doc = run_pair("wirekit", "iperf3", args)
+    # wirekit in both roles, each against a real iperf3, so each document is wirekit's own
+    # (the interop matrix runs the same pairs; the session keeps their documents).
+    client_doc, _ = pair_runs("iperf3", "wirekit", args)
+    _, server_doc = pair_runs("wirekit", "iperf3", args)
     jsonschema.validate(client_doc, load_schema(f"{kind}_client"))
     jsonschema.validate(server_doc, load_schema(f"{kind}_server"))
 

@@ -121,6 +121,19 @@ def test_results_accept_iperf3_unsigned_minus_one() -> None:
         PeerResults.from_json({"streams": []})
 
 
+def test_results_carry_the_end_wait_for_a_wirekit_server() -> None:
+    """wirekit's extension key round-trips, is absent when zero, and a bad value is refused."""
+    results = PeerResults(1.0, 0.5, 0.5, 1, (StreamResult(1, 10, 0, 0.0, 0, 0, 0.0, 1.0),),
+                          end_wait=0.0213)
+    doc = results.to_json()
+    assert doc["wirekit_end_wait"] == 0.0213
+    assert PeerResults.from_json(doc) == results
+    assert "wirekit_end_wait" not in PeerResults(1.0, 0.5, 0.5, 1, ()).to_json()
+    for bad in (-0.1, float("nan"), 11.0, "soon"):
+        with pytest.raises(RemoteProtocolError):
+            PeerResults.from_json({**doc, "wirekit_end_wait": bad})
+
+
 def test_stream_ids_skip_two() -> None:
     assert stream_ids()[:5] == [1, 3, 4, 5, 6]
 
