@@ -62,6 +62,10 @@ def test_two_clients_at_once() -> None:
     finally:
         out = _stop(server)
     for output in outputs:
-        assert json.loads(output)["end"]["sum_received"]["bytes"] > 0
+        # An iperf3 client reports sums only for the streams it made (iperf_print_results);
+        # the whole document and the server's events say which step went missing if not.
+        end = json.loads(output)["end"]
+        assert "sum_received" in end, (output, out)
+        assert end["sum_received"]["bytes"] > 0
     ends = [json.loads(line) for line in out.splitlines() if '"end"' in line]
     assert sorted(e["test"] for e in ends if e["event"] == "end") == [1, 2]
