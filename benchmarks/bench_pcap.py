@@ -1,6 +1,6 @@
 """Capture files: read a 1 GB pcap in constant memory, and read/write rates against dpkt.
 
-Each reader runs in its own subprocess over the same file, so its peak RSS (``ru_maxrss`` of
+Each reader runs in its own subprocess over the same file, so its peak RSS (``VmHWM`` of
 that process) is its own; the goal is wirekit < 100 MiB for a 1 GB file.  Rates are the best of
 three runs, wirekit and dpkt interleaved (the file is in the page cache for both).  tcpdump
 ``-r file -w /dev/null`` (libpcap reading and writing, no decoding) is a further reference.
@@ -45,15 +45,18 @@ with open(path, "rb") as handle:
 }
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 {imports}
 path = sys.argv[1]
 count = size = 0
 start = time.perf_counter()
 {body}
 elapsed = time.perf_counter() - start
-print(json.dumps({{"count": count, "bytes": size, "seconds": elapsed,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across execve, so a child of a big parent
+# would report the parent's peak; VmHWM belongs to this process's own address space.
+with open("/proc/self/status", encoding="ascii") as status:
+    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({{"count": count, "bytes": size, "seconds": elapsed, "rss_mib": hwm / 1024}}))
 """
 
 

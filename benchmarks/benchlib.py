@@ -8,7 +8,6 @@ shared machines; ratios are what we quote and what goals are set on.
 from __future__ import annotations
 
 import os
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,11 +56,6 @@ def best_rate(count: int, func: Callable[[], object], repeats: int = 3) -> float
         func()
         best = min(best, time.perf_counter() - start)
     return count / best
-
-
-def max_rss_mib_children() -> float:
-    """Peak RSS of waited-for child processes, in MiB."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def quick() -> bool:
