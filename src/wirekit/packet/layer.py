@@ -36,6 +36,9 @@ _PACKET: list[type[Packet]] = []  # filled by wirekit.packet.packet (breaks the 
 #: Key in a built layer's values: the next-protocol number it was parsed with, used when the
 #: layer above is not bound to any number (a copied IPv4 layer over Raw keeps its protocol).
 NEXT_FALLBACK = "#next"
+#: ``_idx`` of a built layer that a composition took (``_pkt`` stays ``None`` until the packet
+#: hands the layer out, see ``Packet._expose``).  A fresh layer has ``_idx`` 0 and no packet.
+CLAIMED = -1
 
 
 def _packet_type() -> type[Packet]:
@@ -466,12 +469,14 @@ class Layer:
 
     def __truediv__(self, other: Layer | Packet | bytes | bytearray | str) -> Packet:
         packet_type = _PACKET[0]
-        if self._pkt is None and self._h is None:
+        if self._pkt is None and self._h is None and self._idx == 0:
             if type(other) is bytes:
                 other = _raw_of(other)
-            if isinstance(other, Layer) and other._pkt is None and other._h is None:
+            if isinstance(other, Layer) and other._pkt is None and other._h is None \
+                    and other._idx == 0:
                 # Two fresh layers, the usual start of a composition: Packet._from_layers,
-                # inlined.
+                # inlined.  No back-reference yet: a layer -> packet -> layer cycle would
+                # leave every built packet to the cyclic garbage collector.
                 pkt = _new(packet_type)
                 pkt._buf = None
                 pkt._layers = [self, other]
@@ -479,8 +484,7 @@ class Layer:
                 pkt._first = type(self)
                 pkt._link = self.link_type
                 pkt._state = 0
-                self._pkt = other._pkt = pkt
-                other._idx = 1
+                self._idx = other._idx = CLAIMED
                 return pkt
         return packet_type._compose(self, other)
 

@@ -17,7 +17,7 @@ from wirekit.packet import layer as _layer_module
 from wirekit.packet.display import hexdump, show_text, to_dict
 from wirekit.packet.fields import Field
 from wirekit.packet.flow import Flow, flow_key
-from wirekit.packet.layer import Layer, Padding, Raw, _raw_of
+from wirekit.packet.layer import CLAIMED, Layer, Padding, Raw, _raw_of
 from wirekit.packet.linktype import LinkType
 from wirekit.packet.registry import LINK_TYPES
 from wirekit.packet.status import (
@@ -67,12 +67,10 @@ class Packet:
         return self
 
     @classmethod
-    def _from_layers(cls, layers: list[Layer], shared: bool = False, claim_from: int = 0
-                     ) -> Packet:
-        """A built packet over *layers*; layers from *claim_from* on are attached to it.
+    def _from_layers(cls, layers: list[Layer], shared: bool = False) -> Packet:
+        """A built packet over *layers*, which it claims (see ``_expose``).
 
-        Layers shared with another packet keep their old back-reference: they are copied
-        (and attached) before any of them is handed out (see ``_expose``).
+        Layers shared with another packet are copied before any of them is handed out.
         """
         self = _new(cls)
         self._buf = None
@@ -81,10 +79,8 @@ class Packet:
         self._first = type(layers[0]) if layers else Raw
         self._link = self._first.link_type
         self._state = _SHARED if shared else 0
-        for index in range(claim_from, len(layers)):
-            layer = layers[index]
-            layer._pkt = self
-            layer._idx = index
+        for layer in layers:
+            layer._idx = CLAIMED
         return self
 
     @classmethod
@@ -94,37 +90,43 @@ class Packet:
         copied, so two packets never alias each other (as in Scapy)."""
         left_layers, left_shared = _take(left)
         right_layers, right_shared = _take(right)
-        claim_from = len(left_layers) if left_shared and not right_shared else 0
-        return cls._from_layers(left_layers + right_layers, left_shared or right_shared,
-                                claim_from)
+        return cls._from_layers(left_layers + right_layers, left_shared or right_shared)
 
     def _expose(self) -> None:
-        """Before a layer object leaves the packet: stop sharing layers with other packets."""
-        if self._state & _SHARED:
+        """Before a layer object leaves the packet: stop sharing layers with other packets,
+        and attach each layer (its ``payload``, ``underlayer`` and ``packet`` need it).
+
+        Until then the layers of a built packet have no back-reference to it, so composing
+        and serialising a packet makes no reference cycle: refcounting frees it at once,
+        and the cyclic garbage collector never has to (a quarter of the build time).
+        """
+        state = self._state
+        if state & _EXPOSED:
+            return
+        if state & _SHARED:
             self._layers = [layer.copy() for layer in self._layers]
-            for index, layer in enumerate(self._layers):
-                layer._pkt = self
-                layer._idx = index
-        self._state = (self._state & ~_SHARED) | _EXPOSED
+        for index, layer in enumerate(self._layers):
+            layer._pkt = self
+            layer._idx = index
+        self._state = (state & ~_SHARED) | _EXPOSED
 
     def __truediv__(self, other: Layer | Packet | bytes | bytearray | str) -> Packet:
         if self._buf is None and not self._state & _EXPOSED:
             if type(other) is bytes:
                 other = _raw_of(other)
-            if isinstance(other, Layer) and other._pkt is None and other._h is None:
+            if isinstance(other, Layer) and other._pkt is None and other._h is None \
+                    and other._idx == 0:
                 # An unexposed built packet and a fresh layer, the usual step of a
-                # composition: share my layers, attach the new one (see _compose).
+                # composition: share my layers, claim the new one (see _compose).
                 self._state |= _SHARED
-                layers = [*self._layers, other]
                 pkt = _new(Packet)
                 pkt._buf = None
-                pkt._layers = layers
+                pkt._layers = [*self._layers, other]
                 pkt._complete = True
                 pkt._first = self._first
                 pkt._link = self._link
                 pkt._state = _SHARED
-                other._pkt = pkt
-                other._idx = len(layers) - 1
+                other._idx = CLAIMED
                 return pkt
         return Packet._compose(self, other)
 
@@ -531,7 +533,7 @@ def _mark_unsupported(layer: Layer, note: str) -> None:
 def _take(item: Any) -> tuple[list[Layer], bool]:
     """The layers *item* contributes to a composition, and whether they are shared."""
     if isinstance(item, Layer):
-        if item._pkt is None and item._h is None:
+        if item._pkt is None and item._h is None and item._idx == 0:
             return [item], False
         return [item.copy()], False
     if isinstance(item, Packet):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 
 import pytest
@@ -233,6 +234,31 @@ def test_a_layer_from_one_packet_is_copied_into_another() -> None:
     two = one[IPv4] / UDP()
     two[IPv4].ttl = 1
     assert one[IPv4].ttl == 64 and isinstance(two, Packet)
+
+
+def test_one_fresh_layer_in_two_packets_is_copied_into_the_second() -> None:
+    tcp = TCP(dport=7)
+    one = IPv4() / tcp
+    two = IPv6() / tcp
+    one[TCP].dport = 8
+    assert two[TCP].dport == 7 and one[TCP].dport == 8
+    assert one[TCP].underlayer is one[IPv4] and two[TCP].underlayer is two[IPv6]
+
+
+def test_building_and_serialising_leaves_no_reference_cycle() -> None:
+    # Built layers get their back-reference only when the packet hands them out: composing
+    # and serialising must leave nothing for the cyclic garbage collector.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        for index in range(50):
+            bytes(Ether() / IPv4(dst="10.0.0.2") / TCP(seq=index) / b"hi")
+            len(UDP() / b"x")
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def test_composition_with_bytes_on_either_side() -> None:
