@@ -248,8 +248,12 @@ class BenchClient:
 
     def _finish(self, peer: PeerResults | None) -> ClientOutcome:
         run = self._require_run()
-        document = {"start": self._start_doc, "intervals": self._intervals,
-                    "end": end_json(run, peer, rtt=self.options.rtt)}
+        document: dict[str, Any] = {"start": self._start_doc, "intervals": self._intervals,
+                                    "end": end_json(run, peer, rtt=self.options.rtt)}
+        if peer is not None and peer.server_output_json is not None:
+            document["server_output_json"] = peer.server_output_json  # where iperf3 puts it
+        elif peer is not None and peer.server_output_text is not None:
+            document["server_output_text"] = peer.server_output_text
         self.observer.on_end(run, document, peer)
         return ClientOutcome(run, peer, document)
 

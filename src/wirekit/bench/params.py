@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from wirekit.errors import RemoteProtocolError, UsageError
 
@@ -25,6 +25,8 @@ MAX_TCP_BLOCK = 1024 * 1024
 MAX_STREAMS = 128
 #: iperf3 reports "unknown" (-1) as an unsigned 64-bit value.
 _UNSIGNED_MINUS_ONE = 2**64 - 1
+
+T = TypeVar("T")
 
 _SUFFIX = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMgGtT]?)\s*$")
 
@@ -68,6 +70,9 @@ class TestParams:
     udp_counters_64bit: bool = False
     pacing_timer: int = 1000
     client_version: str = "3.12"
+    #: ``--get-server-output``: the server adds its own output to its results (iperf3's
+    #: ``server_output_text``, or ``server_output_json`` from a server started with -J).
+    get_server_output: bool = False
     wirekit_rtt: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -112,6 +117,8 @@ class TestParams:
         doc["pacing_timer"] = self.pacing_timer
         if self.congestion:
             doc["congestion"] = self.congestion
+        if self.get_server_output:
+            doc["get_server_output"] = 1
         if self.udp_counters_64bit:
             doc["udp_counters_64bit"] = 1
         doc["client_version"] = self.client_version
@@ -136,6 +143,7 @@ class TestParams:
                 udp_counters_64bit=bool(doc.get("udp_counters_64bit", False)),
                 pacing_timer=int(doc.get("pacing_timer", 1000)),
                 client_version=str(doc.get("client_version", "")),
+                get_server_output=bool(doc.get("get_server_output", False)),
                 wirekit_rtt=bool(doc.get("wirekit_rtt", False)), extra=dict(doc))
         except (TypeError, ValueError) as exc:
             raise RemoteProtocolError(f"bad parameter value: {exc}") from exc
@@ -208,6 +216,10 @@ class PeerResults:
     #: wirekit extension ("wirekit_end_wait", ignored by iperf3): seconds the client spent
     #: between the end of its test and sending TEST_END (waiting for its data to be delivered).
     end_wait: float = 0.0
+    #: The server's own output, sent when the client asked (``--get-server-output``): its
+    #: text lines, or its whole JSON document when it runs with -J.
+    server_output_text: str | None = None
+    server_output_json: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"cpu_util_total": self.cpu_total, "cpu_util_user": self.cpu_user,
@@ -218,6 +230,10 @@ class PeerResults:
         doc["streams"] = [stream.to_json() for stream in self.streams]
         if self.end_wait:
             doc["wirekit_end_wait"] = round(self.end_wait, 6)
+        if self.server_output_json is not None:
+            doc["server_output_json"] = self.server_output_json
+        elif self.server_output_text is not None:
+            doc["server_output_text"] = self.server_output_text
         return doc
 
     @classmethod
@@ -230,7 +246,9 @@ class PeerResults:
                        sender_has_retransmits=signed(doc["sender_has_retransmits"]),
                        streams=tuple(StreamResult.from_json(s) for s in doc["streams"]),
                        congestion_used=str(doc.get("congestion_used", "")),
-                       end_wait=_end_wait(doc.get("wirekit_end_wait", 0.0)))
+                       end_wait=_end_wait(doc.get("wirekit_end_wait", 0.0)),
+                       server_output_text=_optional(doc, "server_output_text", str),
+                       server_output_json=_optional(doc, "server_output_json", dict))
         except (KeyError, TypeError, ValueError) as exc:
             raise RemoteProtocolError(f"malformed results from peer: {exc!r}") from exc
 
@@ -240,6 +258,16 @@ class PeerResults:
 
 #: The longest end wait a peer may claim (a wirekit client waits at most about 2 s).
 MAX_END_WAIT = 10.0
+
+
+def _optional(doc: dict[str, Any], key: str, kind: type[T]) -> T | None:
+    """``doc[key]`` if present; a value of another type is the peer's error."""
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind):
+        raise TypeError(f"{key} is a {type(value).__name__}, not a {kind.__name__}")
+    return value
 
 
 def _end_wait(value: Any) -> float:

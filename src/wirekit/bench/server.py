@@ -22,7 +22,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from wirekit.bench.control import (
     SETUP_TIMEOUT,
@@ -33,6 +34,7 @@ from wirekit.bench.control import (
     peer_of,
 )
 from wirekit.bench.engine import Wakeup
+from wirekit.bench.human import connected_lines, interval_header, interval_lines, summary_lines
 from wirekit.bench.params import PeerResults, TestParams
 from wirekit.bench.protocol import (
     COOKIE_SIZE,
@@ -46,7 +48,7 @@ from wirekit.bench.protocol import (
     StateReceived,
 )
 from wirekit.bench.report import end_json, interval_json, start_json
-from wirekit.bench.run import TestRun
+from wirekit.bench.run import IntervalReport, TestRun
 from wirekit.errors import BenchError, NetworkError, ProtocolError, RemoteProtocolError
 
 #: iperf3 error numbers sent with SERVER_ERROR (iperf3's src/iperf_api.h).
@@ -67,6 +69,9 @@ class ServerOptions:
     idle_timeout: float = 10.0
     interval: float = 1.0
     zerocopy: bool = False
+    #: The server prints JSON (-J): a client's ``--get-server-output`` then gets the JSON
+    #: document (``server_output_json``) rather than the text lines, as from iperf3.
+    json_output: bool = False
 
 
 ObserverFactory = Callable[[int, tuple[str, int]], Observer]
@@ -248,6 +253,8 @@ class _Session:
         self._accepting_streams = False
         self._run: TestRun | None = None
         self._terminated = False
+        #: The text lines for a client that asked for the server's output (None: not asked).
+        self._output: list[str] | None = None
 
     def offer(self, conn: socket.socket, order: int) -> None:
         """A data connection with this test's cookie, ``order`` its place in the accept queue."""
@@ -292,6 +299,10 @@ class _Session:
         start = start_json(run, cookie=self.cookie, peer=(self.peer.host, self.peer.port),
                            is_client=False, control=self.channel.sock)
         self.observer.on_start(run, start)
+        if params.get_server_output and not self.server.options.json_output:
+            # iperf3's captured lines start with its "Accepted connection" line as well.
+            self._output = [f"Accepted connection from {self.peer.host}, port {self.peer.port}",
+                            *connected_lines(run), interval_header(run, False)]
         self.channel.send(self.machine.start_test())
         self.channel.send(self.machine.run_test())
         run.start()
@@ -402,8 +413,7 @@ class _Session:
             event = self.channel.next_event(min(run.next_wakeup(), run.poll_period()),
                                             run.wakeup.fd)
             for report in run.poll():
-                intervals.append(interval_json(report, run, False))
-                self.observer.on_interval(run, report)
+                self._interval(run, report, intervals)
             if event is not None:
                 return self._on_event(run, event, intervals)
             failure = run.failure()
@@ -418,13 +428,19 @@ class _Session:
                     not params.duration and now - last_progress > self.server.options.idle_timeout):
                 raise NetworkError("the client went silent: test abandoned")
 
+    def _interval(self, run: TestRun, report: IntervalReport,
+                  intervals: list[dict[str, object]]) -> None:
+        intervals.append(interval_json(report, run, False))
+        self.observer.on_interval(run, report)
+        if self._output is not None:
+            self._output += interval_lines(report, run, False)
+
     def _on_event(self, run: TestRun, event: object,
                   intervals: list[dict[str, object]]) -> list[dict[str, object]] | None:
         if isinstance(event, StateReceived) and event.state is State.TEST_END:
             last = run.finish()
             if last is not None:
-                intervals.append(interval_json(last, run, False))
-                self.observer.on_interval(run, last)
+                self._interval(run, last, intervals)
             run.drain()
             run.end_streams()
             return intervals
@@ -446,12 +462,25 @@ class _Session:
             raise RemoteProtocolError(f"expected results, got {event}")
         peer = PeerResults.from_json(event.document)
         run.discount_peer_wait(peer.end_wait)
-        self.channel.send(self.machine.send_results(run.results().to_json()))
+        document: dict[str, object] = {"start": start, "intervals": intervals,
+                                       "end": end_json(run, peer, rtt=False)}
+        self.channel.send(self.machine.send_results(self._results(run, peer, document)))
         self.channel.send(self.machine.display_results())
         self._await_done()
-        document = {"start": start, "intervals": intervals,
-                    "end": end_json(run, peer, rtt=False)}
         self.observer.on_end(run, document, peer)
+
+    def _results(self, run: TestRun, peer: PeerResults,
+                 document: dict[str, object]) -> dict[str, Any]:
+        """My results for the exchange, with my output if the client asked for it (iperf3's
+        send_results: the JSON document under -J, else the text lines so far)."""
+        results = run.results()
+        if run.params.get_server_output:
+            if self._output is not None:
+                text = "\n".join([*self._output, *summary_lines(run, peer, False)]) + "\n"
+                results = replace(results, server_output_text=text)
+            else:
+                results = replace(results, server_output_json=dict(document))
+        return results.to_json()
 
     def _await_done(self) -> None:
         """IPERF_DONE; a client that just closes is tolerated (iperf3's server does too)."""

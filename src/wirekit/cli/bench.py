@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Callable
@@ -45,6 +46,11 @@ class HumanObserver(Observer):
 
     def on_end(self, run: TestRun, document: dict[str, Any], peer: PeerResults | None) -> None:
         self.emit(summary_lines(run, peer, self.rtt))
+        if peer is not None and peer.server_output_text is not None:
+            self.emit(["", "Server output:", *peer.server_output_text.rstrip("\n").split("\n")])
+        elif peer is not None and peer.server_output_json is not None:
+            self.emit(["", "Server JSON output:",
+                       json.dumps(peer.server_output_json, indent=4)])
 
     def on_error(self, message: str) -> None:
         self.emit([f"error: {message}"])
@@ -84,6 +90,9 @@ class JsonStreamObserver(Observer):
 
     def on_end(self, run: TestRun, document: dict[str, Any], peer: PeerResults | None) -> None:
         self._line("end", document["end"])
+        for key in ("server_output_json", "server_output_text"):
+            if key in document:
+                self._line(key, document[key])
 
     def on_error(self, message: str) -> None:
         self._line("error", message)
@@ -143,7 +152,7 @@ def server(  # noqa: PLR0917 - click passes every option
     """
     options = ServerOptions(host=host, port=port, one_off=one_off, max_clients=max_clients,
                             idle_timeout=idle_timeout, interval=interval,
-                            zerocopy=zerocopy)
+                            zerocopy=zerocopy, json_output=as_json)
     console = stdout_console()
 
     def observer(number: int, peer: tuple[str, int]) -> Observer:
@@ -196,6 +205,8 @@ def server(  # noqa: PLR0917 - click passes every option
               help="RTT per interval: TCP_INFO for TCP; round-trip percentiles for UDP "
                    "(needs a wirekit server).")
 @click.option("--udp-counters-64bit", is_flag=True, help="64-bit UDP sequence numbers.")
+@click.option("--get-server-output", is_flag=True,
+              help="Show the server's own report too (its text, or its JSON if it runs -J).")
 @click.option("-Z", "--zerocopy", is_flag=True,
               help="Send with sendfile() from a memfd (slower than send() on loopback).")
 @click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=10.0,
@@ -204,8 +215,8 @@ def client(  # noqa: PLR0917 - click passes every option
         host: str, port: int, duration: float | None, byte_count: str | None, parallel: int,
            udp: bool, bitrate: str | None, length: str | None, reverse: bool, bidir: bool,
            window: str | None, congestion: str, omit: float, interval: float, as_json: bool,
-           json_stream: bool, rtt: bool, udp_counters_64bit: bool, zerocopy: bool,
-           connect_timeout: float) -> None:
+           json_stream: bool, rtt: bool, udp_counters_64bit: bool, get_server_output: bool,
+           zerocopy: bool, connect_timeout: float) -> None:
     """Run a throughput test against an iperf3 or wirekit server.
 
     \b
@@ -214,6 +225,7 @@ def client(  # noqa: PLR0917 - click passes every option
       wirekit bench client 127.0.0.1 -u -b 1G            # the seed's "udp_client" mode
       wirekit bench client 127.0.0.1 -n 1G -R            # receive 1 GiB from the server
       wirekit bench client 127.0.0.1 --bidir --rtt -J
+      wirekit bench client 127.0.0.1 --get-server-output  # the server's lines as well
     """
     if duration is not None and byte_count is not None:
         raise UsageError("-t and -n are mutually exclusive (one end condition)")
@@ -231,7 +243,8 @@ def client(  # noqa: PLR0917 - click passes every option
         length=parse_size(length) if length else DEFAULT_TCP_BLOCK,
         bandwidth=parse_rate(bitrate) if bitrate else 0, omit=omit,
         window=parse_size(window) if window else 0, congestion=congestion,
-        udp_counters_64bit=udp_counters_64bit, wirekit_rtt=rtt and udp, extra=extra)
+        udp_counters_64bit=udp_counters_64bit, get_server_output=get_server_output,
+        wirekit_rtt=rtt and udp, extra=extra)
     if udp and length is None:
         params = replace(params, length=1460)  # placeholder: the client uses the path MSS
     params.validate()

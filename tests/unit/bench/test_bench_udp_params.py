@@ -134,6 +134,23 @@ def test_results_carry_the_end_wait_for_a_wirekit_server() -> None:
             PeerResults.from_json({**doc, "wirekit_end_wait": bad})
 
 
+def test_server_output_is_asked_for_and_carried() -> None:
+    """--get-server-output: iperf3's parameter key, and both forms of the answer."""
+    doc = TestParams(get_server_output=True).to_json()
+    assert doc["get_server_output"] == 1
+    assert TestParams.from_json(doc).get_server_output
+    assert "get_server_output" not in TestParams().to_json()
+    base = PeerResults(1.0, 0.5, 0.5, 1, ())
+    text = PeerResults(1.0, 0.5, 0.5, 1, (), server_output_text="[  5] 0.00-1.00 sec\n")
+    document = PeerResults(1.0, 0.5, 0.5, 1, (), server_output_json={"end": {}})
+    for results in (text, document):
+        assert PeerResults.from_json(results.to_json()) == results
+    assert not {"server_output_text", "server_output_json"} & set(base.to_json())
+    for key, bad in (("server_output_text", 5), ("server_output_json", "text")):
+        with pytest.raises(RemoteProtocolError):
+            PeerResults.from_json({**base.to_json(), key: bad})
+
+
 def test_stream_ids_skip_two() -> None:
     assert stream_ids()[:5] == [1, 3, 4, 5, 6]
 

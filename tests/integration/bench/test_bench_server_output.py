@@ -1,0 +1,108 @@
+"""``--get-server-output``: the server's own report travels to the client (iperf3 3.12's
+``get_server_output`` parameter, answered with ``server_output_json`` from a server that runs
+with -J and ``server_output_text`` from one that prints text), with iperf3 in either role.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import pytest
+
+from tests.integration.bench.bench_support import (
+    WIREKIT,
+    client_command,
+    free_port,
+    wait_listening,
+)
+from tests.support.env import require_tool
+
+ROLES = [("iperf3", "wirekit"), ("wirekit", "iperf3"), ("wirekit", "wirekit")]
+IDS = ["iperf3-server", "iperf3-client", "wirekit-both"]
+
+
+def _run(server: str, client: str, server_json: bool, client_args: list[str],
+         client_json: bool = True) -> tuple[subprocess.CompletedProcess[str], str]:
+    """One 1-second test with --get-server-output; returns the client's run and the
+    server's stdout.  Both must exit 0."""
+    port = free_port()
+    mode = ["-J"] if server_json else []
+    if server == "iperf3":
+        command = ["iperf3", "-s", "-1", "-p", str(port), *mode]
+    else:
+        command = [*WIREKIT, "server", "-1", "-p", str(port), *mode]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        wait_listening(port, process)
+        args = ["-t", "1", "--get-server-output", *client_args]
+        command = client_command(client, port, args)
+        if not client_json:
+            command.remove("-J")
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert done.returncode == 0, f"{client} client failed: {done.stdout}\n{done.stderr}"
+    assert process.returncode == 0, f"{server} server failed: {out}\n{err}"
+    return done, out
+
+
+def _received(document: dict[str, Any]) -> int:
+    return int(document["end"]["sum_received"]["bytes"])
+
+
+@pytest.mark.parametrize(("server", "client"), ROLES, ids=IDS)
+def test_a_json_server_sends_its_document(server: str, client: str) -> None:
+    require_tool("iperf3")
+    done, out = _run(server, client, server_json=True, client_args=[])
+    client_doc = json.loads(done.stdout)
+    server_doc = json.loads(out)
+    sent = client_doc["server_output_json"]
+    assert {"start", "intervals", "end"} <= set(sent), sorted(sent)
+    # The document the server sent is the one it printed: the same bytes received.
+    assert _received(sent) == _received(server_doc) > 0
+    assert _received(sent) == _received(client_doc)
+    assert "server_output_text" not in client_doc
+
+
+@pytest.mark.parametrize(("server", "client"), ROLES, ids=IDS)
+def test_a_text_server_sends_its_lines(server: str, client: str) -> None:
+    require_tool("iperf3")
+    done, out = _run(server, client, server_json=False, client_args=["-R"])
+    client_doc = json.loads(done.stdout)
+    text = client_doc["server_output_text"]
+    assert "connected to" in text and "sender" in text and "receiver" in text, text
+    # -R: the server sends; its summary's sender line is what the client received.
+    assert "Retr" in text, text
+    assert "server_output_json" not in client_doc
+
+
+@pytest.mark.parametrize("server", ["iperf3", "wirekit"])
+def test_wirekit_prints_the_servers_lines_after_its_own(server: str) -> None:
+    require_tool("iperf3")
+    done, _ = _run(server, "wirekit", server_json=False, client_args=[], client_json=False)
+    own, _, theirs = done.stdout.partition("\nServer output:\n")
+    assert "receiver" in own and theirs, done.stdout
+    assert "connected to" in theirs and "receiver" in theirs, theirs
+
+
+def test_without_the_option_no_server_output_is_sent() -> None:
+    port = free_port()
+    process = subprocess.Popen([*WIREKIT, "server", "-1", "-J", "-p", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_listening(port, process)
+        done = subprocess.run(client_command("wirekit", port, ["-t", "0.5"]),
+                              capture_output=True, text=True, timeout=30, check=False)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    document = json.loads(done.stdout)
+    assert "server_output_json" not in document and "server_output_text" not in document
