@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from tests.integration.bench.bench_support import (  # noqa: E402
     client_command,
     free_port,
+    serve_one,
     start_server,
 )
 
@@ -50,14 +50,8 @@ def _measure(tool: str, args: list[str], length: list[str]) -> tuple[float, dict
     """One run of ``tool`` in both roles; (throughput, the client's -J "end" object)."""
     port = free_port()
     server = start_server(tool, port)
-    try:
-        done = subprocess.run(client_command(tool, port, [*length, *args]),
-                              capture_output=True, text=True, timeout=60, check=True)
-        server.communicate(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
+    done, _, _ = serve_one(server, client_command(tool, port, [*length, *args]), timeout=60)
+    done.check_returncode()
     end = json.loads(done.stdout)["end"]
     if "-u" in args:
         received = end["sum_received"]

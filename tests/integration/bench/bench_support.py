@@ -64,16 +64,36 @@ def wait_listening(port: int, process: subprocess.Popen[str], timeout: float = 1
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-def start_server(kind: str, port: int, *extra: str) -> subprocess.Popen[str]:
-    """``iperf3 -s -1 -J`` or ``wirekit bench server -1 -J`` on ``port``, ready to accept."""
+def server_command(kind: str, port: int, *extra: str, json_output: bool = True) -> list[str]:
+    """``iperf3 -s -1 [-J]`` or ``wirekit bench server -1 [-J]`` on ``port``."""
+    mode = ["-J"] if json_output else []
     if kind == "iperf3":
-        command = ["iperf3", "-s", "-1", "-J", "-p", str(port), *extra]
-    else:
-        command = [*WIREKIT, "server", "-1", "-J", "-p", str(port), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+        return ["iperf3", "-s", "-1", *mode, "-p", str(port), *extra]
+    return [*WIREKIT, "server", "-1", *mode, "-p", str(port), *extra]
+
+
+def start_server(kind: str, port: int, *extra: str, json_output: bool = True
+                 ) -> subprocess.Popen[str]:
+    """A one-off server (see :func:`server_command`) on ``port``, ready to accept."""
+    process = subprocess.Popen(server_command(kind, port, *extra, json_output=json_output),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_listening(port, process)
     return process
+
+
+def serve_one(server: subprocess.Popen[str], client: list[str], timeout: float = 30.0
+              ) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    """Run ``client`` against the one-off ``server``, then wait for the server to exit (it is
+    killed if it does not).  Returns the client's run and the server's stdout and stderr."""
+    try:
+        done = subprocess.run(client, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+        out, err = server.communicate(timeout=timeout)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    return done, out, err
 
 
 def client_command(kind: str, port: int, args: list[str]) -> list[str]:
@@ -87,14 +107,7 @@ def run_pair(server: str, client: str, args: list[str],
     """Run one test; both sides must exit 0.  Returns (client JSON, server JSON)."""
     port = free_port()
     process = start_server(server, port)
-    try:
-        done = subprocess.run(client_command(client, port, args), capture_output=True,
-                              text=True, timeout=timeout, check=False)
-        out, err = process.communicate(timeout=timeout)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    done, out, err = serve_one(process, client_command(client, port, args), timeout)
     assert done.returncode == 0, f"{client} client failed: {done.stdout}\n{done.stderr}"
     assert process.returncode == 0, f"{server} server failed: {out}\n{err}"
     return json.loads(done.stdout), json.loads(out)

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from tests.integration.bench.bench_support import (
-    WIREKIT,
     client_command,
     free_port,
-    wait_listening,
+    serve_one,
+    start_server,
 )
 from tests.support.env import require_tool
 
@@ -28,25 +28,11 @@ def _run(server: str, client: str, server_json: bool, client_args: list[str],
     """One 1-second test with --get-server-output; returns the client's run and the
     server's stdout.  Both must exit 0."""
     port = free_port()
-    mode = ["-J"] if server_json else []
-    if server == "iperf3":
-        command = ["iperf3", "-s", "-1", "-p", str(port), *mode]
-    else:
-        command = [*WIREKIT, "server", "-1", "-p", str(port), *mode]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    try:
-        wait_listening(port, process)
-        args = ["-t", "1", "--get-server-output", *client_args]
-        command = client_command(client, port, args)
-        if not client_json:
-            command.remove("-J")
-        done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    process = start_server(server, port, json_output=server_json)
+    command = client_command(client, port, ["-t", "1", "--get-server-output", *client_args])
+    if not client_json:
+        command.remove("-J")
+    done, out, err = serve_one(process, command)
     assert done.returncode == 0, f"{client} client failed: {done.stdout}\n{done.stderr}"
     assert process.returncode == 0, f"{server} server failed: {out}\n{err}"
     return done, out
@@ -95,16 +81,8 @@ def test_wirekit_prints_the_servers_lines_after_its_own(server: str) -> None:
 
 def test_without_the_option_no_server_output_is_sent() -> None:
     port = free_port()
-    process = subprocess.Popen([*WIREKIT, "server", "-1", "-J", "-p", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_listening(port, process)
-        done = subprocess.run(client_command("wirekit", port, ["-t", "0.5"]),
-                              capture_output=True, text=True, timeout=30, check=False)
-        process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    process = start_server("wirekit", port)
+    done, _, _ = serve_one(process, client_command("wirekit", port, ["-t", "0.5"]))
+    assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert "server_output_json" not in document and "server_output_text" not in document
