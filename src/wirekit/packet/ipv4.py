@@ -98,6 +98,42 @@ def decode_ipv4_options(data: bytes) -> list[IPv4Option]:
     return options
 
 
+#: Loose and strict source route (RFC 791 section 3.1); either may appear once.
+_SOURCE_ROUTES = (131, 137)
+#: A source route with one address: type, length, pointer and four bytes.
+_MIN_ROUTE_LENGTH = 7
+
+
+def final_hop_offset(options: bytes) -> int | None:
+    """Where in *options* the final destination of the source route sits, or ``None``.
+
+    With a loose or strict source route the IP destination is the next hop and the route's last
+    address is where the datagram finally goes; the TCP and UDP pseudo-headers carry that one
+    (RFC 1122 section 4.2.2.5 via RFC 793's "destination"; Linux, tcpdump's ``ip_finddst`` and
+    Scapy's ``in4_pseudoheader`` agree).  A malformed list, no route or more than one (not
+    allowed by RFC 791) gives ``None``: the IP destination, as Scapy falls back to.
+    """
+    found: int | None = None
+    routes = 0
+    position = 0
+    while position < len(options):
+        kind = options[position]
+        if kind == 0:
+            break
+        if kind == 1:
+            position += 1
+            continue
+        length = options[position + 1] if position + 1 < len(options) else 0
+        if length < 2 or position + length > len(options):
+            break
+        if kind in _SOURCE_ROUTES:
+            routes += 1
+            if length >= _MIN_ROUTE_LENGTH:
+                found = position + length - 4
+        position += length
+    return found if routes == 1 else None
+
+
 def encode_ipv4_options(options: list[IPv4Option] | bytes) -> bytes:
     """Option bytes padded with zeros (EOL) to a multiple of 4."""
     data = options if isinstance(options, bytes) else b"".join(o.encode() for o in options)
@@ -318,15 +354,35 @@ class IPv4(Layer):
     # -- pseudo-header for TCP/UDP above ---------------------------------------------------
     def address_spans(self) -> list[tuple[int, int]]:
         """Buffer ranges of the addresses that enter an upper checksum's pseudo-header."""
-        return [(self._off + 12, 4), (self._off + 16, 4)]
+        final = self.final_destination()
+        at = final[1] if final is not None else 16
+        return [(self._off + 12, 4), (self._off + at, 4)]
 
     def pseudo_addresses(self) -> tuple[bytes | None, bytes | None]:
-        """Source and destination as 4 bytes each."""
+        """Source and destination as 4 bytes each: with a source route, its final destination
+        (see :func:`final_hop_offset`)."""
+        header = self._h
+        final = self.final_destination()
+        if header is not None:
+            return header[8], header[9] if final is None else final[0]
+        values = self._f
+        return values.get("src", _LOOPBACK), \
+            values.get("dst", _LOOPBACK) if final is None else final[0]
+
+    def final_destination(self) -> tuple[bytes, int] | None:
+        """The last address of the source route and its offset in the header, or ``None``."""
         header = self._h
         if header is not None:
-            return header[8], header[9]
-        values = self._f
-        return values.get("src", _LOOPBACK), values.get("dst", _LOOPBACK)
+            if header[0] is None or header[0] & 15 <= 5:
+                return None  # no options: the common case, without a look at the buffer
+            options = self._raw_variable("options")
+        else:
+            value = self._f.get("options")
+            if not value:
+                return None
+            options = encode_ipv4_options(value)
+        at = final_hop_offset(options)
+        return None if at is None else (bytes(options[at:at + 4]), 20 + at)
 
     @property
     def is_fragment(self) -> bool:

@@ -284,7 +284,8 @@ class TCP(Layer):
         if "chksum" not in values:
             length = len(header) + len(payload)
             below = layers[index - 1] if index else None
-            if type(below) is IPv4:  # ipv4_pseudo_header, inlined: built layers keep _f
+            if type(below) is IPv4 and not below._f.get("options"):
+                # ipv4_pseudo_header, inlined: built layers keep _f (no options: no route)
                 above = below._f
                 pseudo: bytes | None = PSEUDO4_PACK(above.get("src", LOOPBACK4),
                                                 above.get("dst", LOOPBACK4), TCP_PROTOCOL,

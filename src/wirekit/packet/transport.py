@@ -25,11 +25,12 @@ def ipv4_pseudo_header(layers: list[Layer], index: int, proto: int, length: int)
     if type(below) is not IPv4:
         return None
     header = below._h
-    if header is not None:
+    if header is not None and header[0] == 0x45:  # no options, so no source route
         return PSEUDO4_PACK(header[8], header[9], proto, length & 0xFFFF)
-    values = below._f
-    return PSEUDO4_PACK(values.get("src", LOOPBACK4), values.get("dst", LOOPBACK4), proto,
-                    length & 0xFFFF)
+    src, dst = below.pseudo_addresses()
+    if src is None or dst is None:
+        return None
+    return PSEUDO4_PACK(src, dst, proto, length & 0xFFFF)
 
 
 def network_below(layers: list[Layer], index: int) -> IPv4 | IPv6 | None:

@@ -72,6 +72,9 @@ IPV4_OPTIONS = st.lists(st.sampled_from([
     b"\x94\x04\x00\x00",  # router alert
     b"\x01",  # NOP
     b"\x07\x07\x04\x00\x00\x00\x00",  # record route, one slot
+    # Loose and strict source routes: the upper checksum then covers the route's last address.
+    b"\x83\x0b\x04\x0a\x00\x00\x01\xc0\x00\x02\x07",
+    b"\x89\x07\x04\xc6\x33\x64\x09",
 ]), max_size=3).map(b"".join)
 
 
@@ -241,7 +244,9 @@ def _scapy_layer(kind: str, fields: dict[str, Any]) -> Any:
 
     if kind == "IPv4":
         options = fields.pop("options")
-        return IP(options=[IPOption(options)] if options else [], **fields)
+        # One Scapy object per option: Scapy finds a source route only among the top-level
+        # options (in4_pseudoheader), not inside the payload of the option before it.
+        return IP(options=[IPOption(chunk) for chunk in _option_chunks(options)], **fields)
     if kind == "ICMPv6":
         cls = inet6.ICMPv6EchoRequest if fields.pop("type") == 128 else inet6.ICMPv6EchoReply
         return cls(**fields)
@@ -253,6 +258,17 @@ def _scapy_layer(kind: str, fields: dict[str, Any]) -> Any:
                "ICMP": ICMP, "ARP": ARP, "Raw": Raw, "HBH": inet6.IPv6ExtHdrHopByHop,
                "DestOpt": inet6.IPv6ExtHdrDestOpt, "Routing": inet6.IPv6ExtHdrRouting}
     return classes[kind](**fields)
+
+
+def _option_chunks(options: bytes) -> list[bytes]:
+    """IPv4 option bytes cut into one piece per option (the strategy makes them well formed)."""
+    chunks = []
+    position = 0
+    while position < len(options):
+        size = 1 if options[position] in (0, 1) else options[position + 1]
+        chunks.append(options[position:position + size])
+        position += size
+    return chunks
 
 
 def _scapy_nd(fields: dict[str, Any]) -> Any:

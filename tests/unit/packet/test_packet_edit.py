@@ -103,6 +103,30 @@ def test_routing_header_final_destination_is_in_the_pseudo_header() -> None:
     assert pkt[UDP].chksum == checksum and checked(pkt[UDP])
 
 
+def test_ipv4_source_route_final_destination_is_in_the_pseudo_header() -> None:
+    # RFC 791 3.1 LSRR: the IP destination is the next hop; TCP's pseudo-header carries the
+    # route's last address (as Linux, tcpdump and Scapy compute it).
+    route = IPv4Option(131, bytes([4]) + bytes([192, 0, 2, 1]) + bytes([198, 51, 100, 9]))
+    wire = bytes(IPv4(src="10.0.0.1", dst="10.0.0.2", options=[route]) / TCP() / b"x")
+    pkt = parse(wire, IPv4)
+    assert pkt[IPv4].final_destination() == (bytes([198, 51, 100, 9]), 27)
+    segment = wire[pkt[TCP].offset or 0:]
+    pseudo = bytes([10, 0, 0, 1, 198, 51, 100, 9, 0, 6, 0, len(segment)])
+    assert internet_checksum(pseudo + segment) == 0  # the stored checksum covers the route's end
+    checksum = pkt[TCP].chksum
+    pkt[IPv4].dst = "10.0.0.3"  # the next hop changes, the final destination does not
+    assert pkt[TCP].chksum == checksum
+    assert all(check.ok for check in pkt.verify_checksums())
+
+
+def test_two_source_routes_fall_back_to_the_ip_destination() -> None:
+    loose = IPv4Option(131, bytes([4, 192, 0, 2, 1]))
+    strict = IPv4Option(137, bytes([4, 192, 0, 2, 2]))
+    ip = IPv4(src="10.0.0.1", dst="10.0.0.2", options=[loose, strict])
+    assert ip.final_destination() is None
+    assert ip.pseudo_addresses() == (bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+
+
 def test_quoted_datagram_edit_updates_the_icmp_checksum() -> None:
     wire = bytes(Ether() / IPv4() / ICMP(type=11) / IPv4(dst="10.0.0.3") / UDP(dport=9))
     pkt = parse(wire)
