@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from wirekit.errors import UsageError
+
+
+class LinkTypeError(UsageError, ValueError):
+    """A link type that is neither a known name nor a 16-bit LINKTYPE_ number."""
+
 
 class LinkType(IntEnum):
     """The first header of a captured frame."""
@@ -36,4 +42,18 @@ class LinkType(IntEnum):
         try:
             return cls[aliases.get(key, key)]
         except KeyError:
-            raise ValueError(f"unknown link type {name!r}") from None
+            names = ", ".join(kind.name.lower() for kind in cls)
+            raise LinkTypeError(f"unknown link type {name!r} (names: {names}, or a "
+                                f"LINKTYPE_ number)") from None
+
+    @classmethod
+    def coerce(cls, value: object) -> LinkType | int:
+        """A link type given as a member, a LINKTYPE_ number (an ``int`` when wirekit has no
+        name for it) or a name (:meth:`from_name`); anything else is a :class:`LinkTypeError`."""
+        if isinstance(value, LinkType):
+            return value
+        if isinstance(value, str):
+            return cls.from_name(value)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFF:
+            return cls(value) if value in cls._value2member_map_ else value
+        raise LinkTypeError(f"not a link type: {value!r}")

@@ -42,13 +42,16 @@ _STRICT_KINDS = (Status.TRUNCATED, Status.MALFORMED, Status.BAD_CHECKSUM)
 class Packet:
     """A decoded or composed packet.  See ``docs/packet.md`` for the whole API."""
 
-    __slots__ = ("_buf", "_complete", "_first", "_layers", "_link", "_state")
+    #: ``_wire`` (the length on the wire, when the capture cut the packet shorter) is set
+    #: only when known: ``parse(..., wire_len=)``; read it through ``wire_len``.
+    __slots__ = ("_buf", "_complete", "_first", "_layers", "_link", "_state", "_wire")
 
     _buf: Any
     _layers: list[Layer]
     _complete: bool
     _first: type[Layer]
     _link: LinkType | None
+    _wire: int
     #: bit set of _OWNED (parsed: the buffer is our own bytearray), _SHARED (built: my layer
     #: objects may sit in another packet too, copy before handing one out) and _EXPOSED (built:
     #: a layer object was handed out, copy before sharing).
@@ -133,8 +136,12 @@ class Packet:
     def copy(self) -> Packet:
         """An independent copy (a parsed packet keeps sharing its read-only buffer)."""
         if self._buf is not None:
-            return Packet._parsed(bytes(self._buf) if self._state & _OWNED else self._buf,
-                                  self._first, self._link)
+            clone = Packet._parsed(bytes(self._buf) if self._state & _OWNED else self._buf,
+                                   self._first, self._link)
+            wire = getattr(self, "_wire", None)
+            if wire is not None:
+                clone._wire = wire
+            return clone
         return Packet._from_layers([layer.copy() for layer in self._layers])
 
     def parsed_copy(self) -> Packet:
@@ -289,6 +296,12 @@ class Packet:
         """True while the packet is a view of a buffer (not yet re-serialised)."""
         return self._buf is not None
 
+    @property
+    def edited(self) -> bool:
+        """True for a parsed packet that was changed since (its bytes are no longer the buffer
+        it was parsed from); always True for a built one."""
+        return self._buf is None or bool(self._state & _OWNED)
+
     def __len__(self) -> int:
         if self._buf is not None:
             return len(self._buf)
@@ -296,6 +309,14 @@ class Packet:
 
     def __bool__(self) -> bool:
         return True  # an empty capture record is still a packet
+
+    @property
+    def wire_len(self) -> int:
+        """The packet's length on the wire: what ``parse(..., wire_len=)`` was told (a capture
+        record's ``orig_len``), else ``len(pkt)``.  Larger than ``len(pkt)`` when the capture's
+        snapshot length cut the packet."""
+        wire: int | None = getattr(self, "_wire", None)
+        return len(self) if wire is None else wire
 
     def _names(self) -> str:
         return " / ".join(layer.name for layer in self._decode_all()) or "no layers"
@@ -546,13 +567,16 @@ def _take(item: Any) -> tuple[list[Layer], bool]:
     raise TypeError(f"cannot compose a packet with {type(item).__name__}")
 
 
-def parse(data: Any, link: LinkType | int | type[Layer] = LinkType.ETHERNET, *,
-          strict: bool = False) -> Packet:
+def parse(data: Any, link: LinkType | int | str | type[Layer] = LinkType.ETHERNET, *,
+          strict: bool = False, wire_len: int | None = None) -> Packet:
     """Decode *data* (bytes, bytearray, memoryview) lazily, starting at the *link* layer.
 
-    *link* is a :class:`LinkType` or a layer class.  With *strict*, every layer is decoded now and
-    the first truncated, malformed or badly checksummed one raises
-    :class:`~wirekit.errors.DecodeError` (``layer`` and ``offset`` tell where).
+    *link* is a :class:`LinkType` (or its number or name, ``"sll2"``) or a layer class.  With
+    *strict*, every layer is decoded now and the first truncated, malformed or badly
+    checksummed one raises
+    :class:`~wirekit.errors.DecodeError` (``layer`` and ``offset`` tell where).  *wire_len* is
+    the length the packet had on the wire (a capture record's ``orig_len``): with it, a packet
+    the snapshot length cut is summarised as tcpdump does, not as a lying IP length.
     """
     if type(link) is LinkType and not strict:  # the common case, inlined
         first = _LINK_CLASSES.get(link)
@@ -564,9 +588,13 @@ def parse(data: Any, link: LinkType | int | type[Layer] = LinkType.ETHERNET, *,
             pkt._first = first
             pkt._link = link
             pkt._state = 0
+            if wire_len is not None and wire_len > len(data):
+                pkt._wire = wire_len
             return pkt
     note = ""
     start: type[Layer] | None
+    if not isinstance(link, type):
+        link = LinkType.coerce(link)  # a name or a number; anything else is a LinkTypeError
     if isinstance(link, type):
         start = link
         kind = link.link_type
@@ -579,6 +607,8 @@ def parse(data: Any, link: LinkType | int | type[Layer] = LinkType.ETHERNET, *,
         elif start is None:
             start, note = Raw, f"link type {int(link)} is not decoded"
     pkt = Packet._parsed(data, start, kind)
+    if wire_len is not None and wire_len > len(data):
+        pkt._wire = wire_len
     if note:
         layer = pkt._grow()
         if layer is not None:

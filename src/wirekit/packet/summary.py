@@ -113,7 +113,9 @@ def _ipv4(layers: list[Layer], index: int) -> str:
     if total and total < ihl:
         return f"IP bad-len {total}"
     prefix = "IP "
-    present = len(ip._pkt._buf) - ip._off if ip._pkt is not None else total
+    # tcpdump compares the IP length with the length on the wire, not with what the capture
+    # kept: a snaplen cut is not a "truncated-ip".
+    present = ip._pkt.wire_len - ip._off if ip._pkt is not None else total
     if total > present:
         prefix += f"truncated-ip - {total - present} bytes missing! "
     payload = (total or present) - ihl
@@ -278,12 +280,12 @@ def _port_unreachable(inner: IPv4 | None, upper: Layer | None, target: str) -> s
 def _ipv6(layers: list[Layer], index: int) -> str:
     ip = cast(IPv6, layers[index])
     header = ip._h
-    if header is None or header[0] is None or header[4] is None:
-        return " [|ip6]"
+    if header is None or header[0] is None or header[5] is None:
+        return " [|ip6]"  # the 40-byte header is cut (the destination is its last field)
     if header[0] >> 28 != 6:
         return f"IP6 version error: {header[0] >> 28} != 6"
     prefix = "IP6 "
-    present = len(ip._pkt._buf) - ip._off - 40 if ip._pkt is not None else header[1]
+    present = ip._pkt.wire_len - ip._off - 40 if ip._pkt is not None else header[1]
     if header[1] > present:
         prefix += f"truncated-ip6 - {header[1] - present} bytes missing!"
     payload = header[1]

@@ -188,15 +188,26 @@ class Record:
         flags = self.flags
         return None if flags is None else direction_of(flags)
 
+    def current(self) -> tuple[BytesLike, int]:
+        """The record's bytes and original length as they are now: ``data`` and ``orig_len``,
+        or, after an edit through :attr:`packet`, the packet's bytes (and the original length
+        moved by as much as the edit changed the length)."""
+        packet = getattr(self, "_packet", None)
+        if packet is None or not packet.edited:
+            return self.data, self.orig_len
+        data = bytes(packet)
+        return data, max(len(data), self.orig_len + len(data) - len(self.data))
+
     @property
     def packet(self) -> Any:
-        """The decoded packet: ``wirekit.packet.parse(data, link=link)``, parsed once, lazily."""
+        """The decoded packet: ``wirekit.packet.parse(data, link=link, wire_len=orig_len)``,
+        parsed once, lazily."""
         try:
             return self._packet
         except AttributeError:
             from wirekit.packet import parse
 
-            self._packet: Any = parse(self.data, link=self.link)
+            self._packet: Any = parse(self.data, link=self.link, wire_len=self.orig_len)
             return self._packet
 
     def to_dict(self) -> dict[str, Any]:

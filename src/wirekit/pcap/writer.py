@@ -90,7 +90,7 @@ class Writer:
             raise UsageError(f"byte_order must be native, little or big, not {byte_order!r}")
         if not 0 < snaplen <= 0xFFFFFFFF:
             raise UsageError(f"snaplen must be between 1 and 4294967295, not {snaplen}")
-        self.link = link
+        self.link = LinkType.coerce(link)  # before the file is created
         self.nanosecond = nanosecond
         self.snaplen = snaplen
         self.packets_written = 0
@@ -139,13 +139,14 @@ class Writer:
 
     def write_packet(self, packet: Record | BytesLike | Any, timestamp_ns: int | None = None, *,
                      comment: str | None = None) -> None:
-        """Write a :class:`Record` (keeping its time, length, interface, comment and flags)
-        or anything ``bytes()`` accepts, such as a ``wirekit.packet`` packet."""
+        """Write a :class:`Record` (keeping its time, length, interface, comment and flags;
+        with the edits made through ``record.packet``, as Scapy's read-modify-write loop
+        expects) or anything ``bytes()`` accepts, such as a ``wirekit.packet`` packet."""
         if isinstance(packet, Record):
             pcapng_file = self.format is FileFormat.PCAPNG
-            self.write(packet.data,
-                       packet.timestamp_ns if timestamp_ns is None else timestamp_ns,
-                       packet.orig_len,
+            data, orig_len = packet.current()
+            self.write(data, packet.timestamp_ns if timestamp_ns is None else timestamp_ns,
+                       orig_len,
                        comment=comment if comment is not None or not pcapng_file
                        else packet.comment,
                        interface=self._interface_for(packet.interface),

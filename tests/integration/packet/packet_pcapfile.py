@@ -13,11 +13,14 @@ _GLOBAL = struct.Struct("<IHHiIII")
 _RECORD = struct.Struct("<IIII")
 
 
-def write_pcap(path: Path, frames: Iterable[bytes], link: LinkType = LinkType.ETHERNET) -> int:
-    """Write *frames* (microsecond timestamps 1, 2, 3... seconds) and return how many."""
+def write_pcap(path: Path, frames: Iterable[bytes], link: LinkType = LinkType.ETHERNET,
+               snaplen: int = 262144) -> int:
+    """Write *frames* (microsecond timestamps 1, 2, 3... seconds), each cut to *snaplen* bytes
+    as a capture would (the record keeps the original length), and return how many."""
     count = 0
     with path.open("wb") as handle:
-        handle.write(_GLOBAL.pack(0xA1B2C3D4, 2, 4, 0, 0, 262144, int(link)))
+        handle.write(_GLOBAL.pack(0xA1B2C3D4, 2, 4, 0, 0, snaplen, int(link)))
         for count, frame in enumerate(frames, 1):
-            handle.write(_RECORD.pack(count, 0, len(frame), len(frame)) + frame)
+            kept = frame[:snaplen]
+            handle.write(_RECORD.pack(count, 0, len(kept), len(frame)) + kept)
     return count

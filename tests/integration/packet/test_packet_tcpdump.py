@@ -262,3 +262,24 @@ def test_link_types_and_cut_link_headers_match_tcpdump(tmp_path: Path) -> None:
                                 capture_output=True, text=True, check=True, timeout=60).stdout
         lines = [line.rstrip() for line in output.splitlines() if not line.startswith("\t")]
         assert [parse(frame, link).summary() for frame in frames] == lines, link
+
+
+def test_snaplen_cut_packets_match_tcpdump(tmp_path: Path) -> None:
+    """A capture's snapshot length cuts packets short; with the record's original length the
+    summary is tcpdump's (no "truncated-ip", which is for an IP length that lies)."""
+    tcpdump = require_tool("tcpdump")
+    frames = [
+        bytes(E() / I() / TCP(sport=50000, dport=50001, flags="PA", seq=7, ack=9) / bytes(500)),
+        bytes(E() / I() / UDP(sport=50000, dport=50001) / bytes(300)),
+        bytes(E() / I6() / UDP(sport=50000, dport=50001) / bytes(400)),
+        bytes(E() / I() / ICMP(type=8, id=3, seq=4) / bytes(200)),
+        bytes(E() / I6() / TCP(sport=50000, dport=50001, flags="S", seq=1) / bytes(100)),
+    ]
+    for snaplen in (64, 100, 1000):
+        path = tmp_path / f"cut{snaplen}.pcap"
+        write_pcap(path, frames, snaplen=snaplen)
+        output = subprocess.run([tcpdump, "-nn", "-S", "-t", "-r", str(path)],
+                                capture_output=True, text=True, check=True, timeout=60).stdout
+        lines = [line.rstrip() for line in output.splitlines() if not line.startswith("\t")]
+        ours = [parse(frame[:snaplen], wire_len=len(frame)).summary() for frame in frames]
+        assert ours == lines, snaplen

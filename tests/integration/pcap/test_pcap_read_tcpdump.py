@@ -36,7 +36,7 @@ def _udp_frame(index: int) -> bytes:
 
 
 class StandIn:
-    def __init__(self, data: memoryview, link: object) -> None:
+    def __init__(self, data: memoryview, link: object, wire_len: int | None = None) -> None:
         self.size = len(data)
 
     def summary(self) -> str:

@@ -28,7 +28,7 @@ T0 = 1_700_000_000_123_456_789  # 22:13:20.123456789 UTC
 class StandIn:
     """What ``wirekit.packet.parse`` returns, reduced to the four methods ``read`` uses."""
 
-    def __init__(self, data: memoryview, link: object) -> None:
+    def __init__(self, data: memoryview, link: object, wire_len: int | None = None) -> None:
         self.data = bytes(data)
         self.link = link
 

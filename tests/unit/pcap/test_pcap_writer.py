@@ -247,3 +247,40 @@ def test_write_packet_copies_records_across_interfaces(tmp_path: Path) -> None:
             pytest.raises(UsageError, match="holds ETHERNET frames; a RAW record needs pcapng"):
         for record in reader:
             writer.write_packet(record)
+
+
+def test_write_packet_keeps_edits_made_through_the_record(tmp_path: Path) -> None:
+    """Scapy's read-modify-write loop: an edit through ``record.packet`` is what is written;
+    an untouched record is copied as it was (its original length too)."""
+    from wirekit.packet import TCP, Ether, IPv4
+
+    frame = bytes(Ether() / IPv4(dst="10.0.0.2") / TCP() / bytes(200))
+    with Writer(tmp_path / "in.pcap", snaplen=100) as writer:
+        writer.write(frame, T)
+        writer.write(frame, T + 1)
+    with Reader(tmp_path / "in.pcap") as reader, Writer(tmp_path / "out.pcap") as writer:
+        for index, record in enumerate(reader):
+            if index == 0:
+                record.packet[IPv4].ttl = 1
+            writer.write_packet(record)
+    with Reader(tmp_path / "out.pcap") as reader:
+        edited, untouched = list(reader)
+    assert edited.packet[IPv4].ttl == 1 and untouched.packet[IPv4].ttl == 64
+    assert edited.timestamp_ns == T // 1000 * 1000  # a microsecond pcap
+    assert edited.orig_len == untouched.orig_len == len(frame)
+    header_check = edited.packet.verify_checksums()[0]
+    assert header_check.layer == "IPv4" and header_check.ok  # updated with the TTL (RFC 1624)
+
+
+def test_a_snaplen_cut_record_is_summarised_as_tcpdump_does(tmp_path: Path) -> None:
+    from wirekit.packet import TCP, Ether, IPv4
+
+    frame = bytes(Ether() / IPv4(src="1.2.3.4", dst="5.6.7.8") / TCP(sport=1, dport=2)
+                  / bytes(500))
+    with Writer(tmp_path / "cut.pcap", snaplen=64) as writer:
+        writer.write(frame, T)
+    with Reader(tmp_path / "cut.pcap") as reader:
+        (record,) = list(reader)
+    assert len(record.data) == 64 and record.packet.wire_len == len(frame)
+    assert "truncated" not in record.packet.summary()
+    assert record.packet.summary().endswith("length 500")
