@@ -255,6 +255,8 @@ class _Session:
         self._terminated = False
         #: The text lines for a client that asked for the server's output (None: not asked).
         self._output: list[str] | None = None
+        #: The client sent CLIENT_TERMINATE while the test ran (Ctrl-C, or the end of -t 0).
+        self._client_ended = False
 
     def offer(self, conn: socket.socket, order: int) -> None:
         """A data connection with this test's cookie, ``order`` its place in the accept queue."""
@@ -308,6 +310,14 @@ class _Session:
         run.start()
         intervals = self._run_test(run)
         if intervals is None:
+            return
+        if self._client_ended:
+            # As iperf3's server: the summary of what arrived, and the reason; no results
+            # exchange follows a CLIENT_TERMINATE.
+            ended: dict[str, object] = {"start": start, "intervals": intervals,
+                                        "end": end_json(run, None, rtt=False),
+                                        "error": "the client has terminated"}
+            self.observer.on_end(run, ended, None)
             return
         self._exchange(run, start, intervals)
 
@@ -444,8 +454,16 @@ class _Session:
             run.drain()
             run.end_streams()
             return intervals
-        if isinstance(event, StateReceived) and event.state in (State.CLIENT_TERMINATE,
-                                                                State.IPERF_DONE):
+        if isinstance(event, StateReceived) and event.state is State.CLIENT_TERMINATE:
+            # How iperf3's client ends a -t 0 test (and any test on Ctrl-C): the test is over,
+            # not failed.
+            last = run.finish()
+            if last is not None:
+                self._interval(run, last, intervals)
+            run.end_streams()
+            self._client_ended = True
+            return intervals
+        if isinstance(event, StateReceived) and event.state is State.IPERF_DONE:
             raise BenchError("the client terminated the test")
         raise RemoteProtocolError(f"unexpected {event} during the test")
 

@@ -19,7 +19,7 @@ from wirekit.bench.params import DEFAULT_TCP_BLOCK, PeerResults, parse_rate, par
 from wirekit.bench.report import interval_json
 from wirekit.bench.run import IntervalReport, TestRun
 from wirekit.cli.common import print_json, print_json_line, stdout_console
-from wirekit.errors import BenchError, UsageError
+from wirekit.errors import BenchError, UsageError, WirekitError
 
 
 class HumanObserver(Observer):
@@ -46,6 +46,8 @@ class HumanObserver(Observer):
 
     def on_end(self, run: TestRun, document: dict[str, Any], peer: PeerResults | None) -> None:
         self.emit(summary_lines(run, peer, self.rtt))
+        if "error" in document:  # a test the client ended with CLIENT_TERMINATE
+            self.emit([str(document["error"])])
         if peer is not None and peer.server_output_text is not None:
             self.emit(["", "Server output:", *peer.server_output_text.rstrip("\n").split("\n")])
         elif peer is not None and peer.server_output_json is not None:
@@ -180,8 +182,8 @@ def server(  # noqa: PLR0917 - click passes every option
 @bench.command()
 @click.argument("host")
 @click.option("-p", "--port", type=click.IntRange(1, 65535), default=5201, show_default=True)
-@click.option("-t", "--time", "duration", type=click.FloatRange(0.1, 86400), default=None,
-              help="Seconds to transmit (default 10).")
+@click.option("-t", "--time", "duration", type=click.FloatRange(0, 86400), default=None,
+              help="Seconds to transmit (default 10; 0: until Ctrl-C, as iperf3).")
 @click.option("-n", "--bytes", "byte_count", default=None,
               help="Bytes to transmit instead of a time (K/M/G suffixes, 1024-based).")
 @click.option("-P", "--parallel", type=click.IntRange(1, 128), default=1, show_default=True,
@@ -263,8 +265,8 @@ def client(  # noqa: PLR0917 - click passes every option
     _on_signals(bench_client.request_stop)
     try:
         bench_client.run()
-    except BenchError as exc:
-        if as_json:
+    except WirekitError as exc:
+        if as_json:  # iperf3 -J prints a document with "error" too; scripts parse it
             observer.on_error(str(exc))
         raise
     if not (as_json or json_stream):
