@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 #: Fields whose value is a length in 32-bit words: show the bytes too.
 _WORD_LENGTHS = {"ihl", "dataofs"}
-_NAME_WIDTH = 14
+_NAME_WIDTH = 15  # "routerlifetime" and a space
 
 
 def show_text(pkt: Packet) -> str:
@@ -36,8 +36,12 @@ def _layer_block(layer: Layer) -> list[str]:
     size = layer._hlen if layer._hlen >= 0 else 0
     lines = [f"###[ {layer.name} ]### offset {layer._off}, {size} bytes"]
     check = layer.verify_checksum() if layer.checksum_field else None
+    hidden = layer.hidden_fields()
     for field in layer.fields_desc:
-        lines.append(f"  {field.name:<{_NAME_WIDTH}}= {_field_text(layer, field, check)}")
+        if field.name not in hidden:
+            lines.append(f"  {field.name:<{_NAME_WIDTH}}= {_field_text(layer, field, check)}")
+    for name, value in layer.views().items():
+        lines.append(f"  {name:<{_NAME_WIDTH}}= {value_text(value)}")
     status = layer.status
     if not status.ok:
         lines.append(f"  !! {status.kind} at byte {status.offset}: {status.reason}")
@@ -47,7 +51,7 @@ def _layer_block(layer: Layer) -> list[str]:
 def _field_text(layer: Layer, field: Any, check: ChecksumCheck | None) -> str:
     if not field.fixed:
         value = getattr(layer, field.name)
-        return str(field.text(value)) if field.name == "load" else repr(value)
+        return str(field.text(value)) if field.name == "load" else value_text(value)
     raw = layer._raw(field)
     text: str = field.text(raw)
     if raw is not None and field.name in _WORD_LENGTHS:
@@ -55,6 +59,15 @@ def _field_text(layer: Layer, field: Any, check: ChecksumCheck | None) -> str:
     if field.name == layer.checksum_field and check is not None:
         text += f" ({_verdict(check)})"
     return text
+
+
+def value_text(value: Any) -> str:
+    """A value as ``show()`` prints it: lists item by item, options by their own ``str``."""
+    if isinstance(value, list):
+        return "[" + ", ".join(value_text(item) for item in value) + "]"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 def _verdict(check: ChecksumCheck) -> str:
@@ -97,11 +110,15 @@ def status_dict(status: LayerStatus) -> dict[str, Any]:
 def _layer_dict(layer: Layer) -> dict[str, Any]:
     layer._ensure()
     fields: dict[str, Any] = {}
+    hidden = layer.hidden_fields()
     for field in layer.fields_desc:
+        if field.name in hidden:
+            continue
         if field.fixed:
             fields[field.name] = field.json(layer._raw(field))
         else:
             fields[field.name] = json_value(getattr(layer, field.name))
+    fields.update((name, json_value(value)) for name, value in layer.views().items())
     result: dict[str, Any] = {"name": layer.name, "offset": layer._off,
                               "header_len": max(layer._hlen, 0),
                               "status": status_dict(layer.status), "fields": fields}
@@ -116,10 +133,13 @@ def json_value(value: Any) -> Any:
     """Tuples to lists, bytes to hex, option dataclasses to dicts, int subclasses to int."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [json_value(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {key: json_value(item) for key, item in dataclasses.asdict(value).items()}
+        fields.update(json_value(getattr(value, "details", {})))  # decoded contents, if any
         name = getattr(value, "name", None)
         return {"name": name, **fields} if name else fields
     if isinstance(value, bool) or value is None or isinstance(value, str | float):

@@ -29,6 +29,9 @@ UNREACHABLE_CODES = {0: "net-unreachable", 1: "host-unreachable", 2: "protocol-u
                      15: "precedence-cutoff"}
 #: The error messages whose payload is the offending datagram (RFC 792, RFC 1812 4.3.2.3).
 QUOTING_TYPES = (3, 4, 5, 11, 12)
+#: The messages whose second word is an identifier and a sequence number (RFC 792, RFC 950,
+#: RFC 8335); in the others it is a gateway, an MTU, a pointer or unused.
+ID_SEQ_TYPES = frozenset({0, 8, 13, 14, 15, 16, 17, 18, 42, 43})
 
 
 class ICMP(Layer):
@@ -129,6 +132,23 @@ class ICMP(Layer):
     def nexthopmtu(self, value: int) -> None:
         self.seq = value
 
+    def hidden_fields(self) -> frozenset[str]:
+        kind = self.type
+        return frozenset() if kind is None or kind in ID_SEQ_TYPES else _SECOND_WORD
+
+    def views(self) -> dict[str, Any]:
+        """The second word as the type reads it (RFC 792; RFC 1191 for the next-hop MTU)."""
+        kind = self.type
+        if kind is None or kind in ID_SEQ_TYPES or self.seq is None:
+            return {}
+        if kind == 5:
+            return {"gw": self.gw}
+        if kind == 3 and self.code == 4:
+            return {"unused": self.unused, "nexthopmtu": self.nexthopmtu}
+        if kind == 12:
+            return {"ptr": self.ptr}
+        return {"unused": (self.id or 0) << 16 | self.seq}
+
     @property
     def unused(self) -> int:
         """The unused high 16 bits of an unreachable message."""
@@ -149,6 +169,7 @@ class ICMP(Layer):
 
 
 
+_SECOND_WORD = frozenset({"id", "seq"})
 IP_PROTOCOLS.register(ICMP_PROTOCOL, ICMP)
 
 

@@ -60,6 +60,29 @@ class NDOption:
         length, _flags, _valid, _preferred, _reserved, prefix = _PREFIX.unpack_from(self.data)
         return socket.inet_ntop(socket.AF_INET6, prefix), length
 
+    @property
+    def details(self) -> dict[str, Any]:
+        """The option's contents by name (link-layer address, prefix, MTU), for display."""
+        if self.lladdr is not None:
+            return {"lladdr": self.lladdr}
+        if self.mtu is not None:
+            return {"mtu": self.mtu}
+        if self.prefix is not None:
+            length, flags, valid, preferred, _reserved, _prefix = _PREFIX.unpack_from(self.data)
+            return {"prefix": self.prefix[0], "prefixlen": length, "onlink": bool(flags & 0x80),
+                    "autonomous": bool(flags & 0x40), "valid": valid, "preferred": preferred}
+        return {}
+
+    def __str__(self) -> str:
+        """tcpdump -v's reading, shortened: ``source-lladdr 02:00:00:00:00:01``."""
+        details = self.details
+        if "prefix" in details:
+            return (f"{self.name} {details['prefix']}/{details['prefixlen']} valid "
+                    f"{details['valid']} preferred {details['preferred']}")
+        if details:
+            return f"{self.name} {next(iter(details.values()))}"
+        return f"{self.name} {self.data.hex()}" if self.data else self.name
+
     def encode(self) -> bytes:
         size = 2 + len(self.data)
         padded = self.data + b"\0" * (-size % 8)
@@ -252,6 +275,25 @@ class ICMPv6(Layer):
         word = (word & ~(1 << shift)) | ((int(value) & 1) << shift)
         self.id, self.seq = word >> 16, word & 0xFFFF
 
+    def hidden_fields(self) -> frozenset[str]:
+        return _HIDDEN.get(self.type or 0, _HIDDEN_OTHER)
+
+    def views(self) -> dict[str, Any]:
+        """The second word as the type reads it (RFC 4443, RFC 4861, RFC 4191)."""
+        kind = self.type
+        if kind == 2:
+            return {"mtu": self.mtu}
+        if kind == 4:
+            return {"ptr": self.ptr}
+        if kind == 136:
+            return {"R": self.R, "S": self.S, "O": self.O}
+        if kind == 134:
+            return {"chlim": self.chlim, "M": self.M, "O": self.O, "H": self.H,
+                    "prf": self.prf, "routerlifetime": self.routerlifetime}
+        if kind in (1, 3, 133, 135, 137) and self.seq is not None:
+            return {"reserved": (self.id or 0) << 16 | self.seq}
+        return {}
+
     @property
     def cksum(self) -> int | None:
         """Scapy's name for ``chksum``."""
@@ -348,6 +390,21 @@ class ICMPv6(Layer):
 
 
 IP_PROTOCOLS.register(ICMPV6_PROTOCOL, ICMPv6)
+
+
+_WORD = frozenset({"id", "seq"})
+_BODY = frozenset({"tgt", "dst", "reachabletime", "retranstimer", "options"})
+#: Per type, the wire fields that mean nothing for it (see ``ICMPv6.hidden_fields``).
+_HIDDEN: dict[int, frozenset[str]] = {
+    128: _BODY, 129: _BODY,
+    133: _WORD | {"tgt", "dst", "reachabletime", "retranstimer"},
+    134: _WORD | {"tgt", "dst"},
+    135: _WORD | {"dst", "reachabletime", "retranstimer"},
+    136: _WORD | {"dst", "reachabletime", "retranstimer"},
+    137: _WORD | {"reachabletime", "retranstimer"},
+    **dict.fromkeys((1, 2, 3, 4), _WORD | _BODY),
+}
+_HIDDEN_OTHER = _BODY
 
 
 def _bind_quotes() -> None:

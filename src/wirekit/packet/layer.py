@@ -429,6 +429,16 @@ class Layer:
         """Every field as a user value, in wire order."""
         return {field.name: getattr(self, field.name) for field in self.fields_desc}
 
+    def hidden_fields(self) -> frozenset[str]:
+        """Wire fields that ``show()`` and ``to_dict()`` leave out for this message: fields
+        that mean nothing for its type (ICMP's ``id``/``seq`` in a redirect)."""
+        return frozenset()
+
+    def views(self) -> dict[str, Any]:
+        """What the message means where the wire fields do not say it (a redirect's ``gw``,
+        an RA's flags): shown after the fields."""
+        return {}
+
     def copy(self) -> Self:
         """A built copy, not attached to any packet."""
         clone = _new(type(self))

@@ -133,18 +133,18 @@ def test_summary_of_a_snaplen_cut_packet() -> None:
 def test_show_text_has_every_field_the_seed_prints() -> None:
     text = (_e() / IPv4(src="10.0.0.1", dst="10.0.0.2", ttl=33) / TCP(
         sport=1234, dport=80, seq=7, ack=9, flags="SA") / b"x").show_text()
-    for expected in ("dst           = 02:00:00:00:00:02", "src           = 02:00:00:00:00:01",
-                     "type          = 0x0800 (IPv4)", "version       = 4",
-                     "ihl           = 5 (20 bytes)", "len           = 41",
-                     "proto         = 6 (tcp)", "ttl           = 33", "src           = 10.0.0.1",
-                     "dst           = 10.0.0.2", "sport         = 1234", "dport         = 80",
-                     "seq           = 7", "ack           = 9", "flags         = 0x012 [SA]",
+    for expected in ("dst            = 02:00:00:00:00:02", "src            = 02:00:00:00:00:01",
+                     "type           = 0x0800 (IPv4)", "version        = 4",
+                     "ihl            = 5 (20 bytes)", "len            = 41",
+                     "proto          = 6 (tcp)", "ttl            = 33", "src            = 10.0.0.1",
+                     "dst            = 10.0.0.2", "sport          = 1234", "dport          = 80",
+                     "seq            = 7", "ack            = 9", "flags          = 0x012 [SA]",
                      "(correct)", "Packet: 55 bytes, link ETHERNET, status ok"):
         assert expected in text, expected
     udp = (_e() / _ip() / UDP(sport=5, dport=6) / b"abc").show_text()
-    assert "len           = 11" in udp
+    assert "len            = 11" in udp
     icmp = (_e() / _ip() / ICMP(type=3, code=1) / _ip() / UDP()).show_text()
-    assert "type          = 3 (dest-unreach)" in icmp and "code          = 1" in icmp
+    assert "type           = 3 (dest-unreach)" in icmp and "code           = 1" in icmp
 
 
 def test_show_text_reports_problems() -> None:
@@ -184,7 +184,8 @@ def test_to_dict_is_json_ready() -> None:
     nd = (_e() / IPv6() / ICMPv6(type=135, tgt="fe80::1",
                                  options=[NDOption.source_lladdr(M1)])).to_dict()
     option = nd["layers"][2]["fields"]["options"][0]
-    assert option == {"name": "source-lladdr", "type": 1, "data": "020000000001"}
+    assert option == {"name": "source-lladdr", "type": 1, "data": "020000000001",
+                      "lladdr": "02:00:00:00:00:01"}
 
 
 def test_layer_delegates_display_to_its_packet() -> None:
@@ -193,3 +194,41 @@ def test_layer_delegates_display_to_its_packet() -> None:
     assert packet[UDP].to_dict() == packet.to_dict()
     assert packet[UDP].hexdump() == packet.hexdump()
     assert UDP(sport=9).summary() == "UDP sport=9 dport=53 len=8 chksum=0"  # no IP line
+
+
+def _block(text: str, name: str) -> str:
+    """The lines of the first ``###[ name ]###`` block of a show() text."""
+    return text.split(f"###[ {name} ]###", 1)[1].split("###[", 1)[0]
+
+
+def test_icmp_shows_the_second_word_as_its_type_reads_it() -> None:
+    redirect = _block((_e() / _ip() / ICMP(type=5, gw="192.0.2.1") / _ip() / UDP())
+                      .show_text(), "ICMP")
+    assert "gw             = '192.0.2.1'" in redirect
+    assert " id " not in redirect and " seq " not in redirect
+    frag = _block((_e() / _ip() / ICMP(type=3, code=4, nexthopmtu=1400) / _ip() / UDP())
+                  .show_text(), "ICMP")
+    assert "nexthopmtu     = 1400" in frag
+    echo = _block((_e() / _ip() / ICMP(type=8, id=7, seq=9)).show_text(), "ICMP")
+    assert "id             = 7" in echo and "seq            = 9" in echo and "gw" not in echo
+    fields = (_e() / _ip() / ICMP(type=5, gw="192.0.2.1") / _ip() / UDP()).to_dict()
+    assert fields["layers"][2]["fields"]["gw"] == "192.0.2.1"
+    assert "id" not in fields["layers"][2]["fields"]
+
+
+def test_nd_messages_show_their_flags_and_decoded_options() -> None:
+    ra = (_e() / IPv6() / ICMPv6(type=134, chlim=64, M=1, routerlifetime=1800, options=[
+        NDOption.source_lladdr(M1), NDOption.prefix_info("2001:db8::", 64),
+        NDOption.mtu_option(1500)]))
+    text = _block(parse(bytes(ra)).show_text(), "ICMPv6")
+    for expected in ("chlim          = 64", "M              = 1", "routerlifetime = 1800",
+                     f"source-lladdr {M1}", "prefix-info 2001:db8::/64", "mtu 1500"):
+        assert expected in text, (expected, text)
+    assert " tgt " not in text and " id " not in text
+    na = _block((_e() / IPv6() / ICMPv6(type=136, R=1, S=1, tgt="2001:db8::1")).show_text(),
+                "ICMPv6")
+    assert "R              = 1" in na and "S              = 1" in na and "tgt" in na
+    options = json.loads(json.dumps(parse(bytes(ra)).to_dict()))["layers"][2]["fields"]
+    assert options["routerlifetime"] == 1800
+    assert options["options"][1]["prefix"] == "2001:db8::"
+    assert options["options"][1]["prefixlen"] == 64 and options["options"][2]["mtu"] == 1500
