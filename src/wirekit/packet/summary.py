@@ -29,7 +29,7 @@ from wirekit.packet.layer import Layer, Padding, Raw
 from wirekit.packet.linktype import LinkType
 from wirekit.packet.registry import ETHERTYPES
 from wirekit.packet.status import Status
-from wirekit.packet.tcp import TCP, TCPFlags
+from wirekit.packet.tcp import TCP, TCPFlags, decode_tcp_options
 from wirekit.packet.udp import UDP
 
 if TYPE_CHECKING:
@@ -166,14 +166,59 @@ def _tcp(tcp: TCP, payload: int) -> str:
     if flags & 0x20:
         parts.append(f"urg {header[7]}")
     if hlen > 20:
-        parts.append(f"options [{_tcp_options(tcp)}]")
+        present = tcp._raw_variable("options")
+        cut = _cut_options(present) if len(present) < hlen - 20 else None
+        if cut is not None:  # the capture ends inside the options
+            return ", ".join(parts) + ", options [" + cut
+        parts.append(f"options [{','.join(_option_words(tcp.options))}]")
     parts.append(f"length {data}")
     return ", ".join(parts)
 
 
-def _tcp_options(tcp: TCP) -> str:
+#: tcpdump's names of the options it knows (tcp_option_values), for one the capture cut.
+_CUT_OPTION_NAMES = {2: "mss", 3: "wscale", 5: "sack", 8: "TS", 19: "md5", 28: "uto",
+                     29: "tcp-ao", 30: "mptcp", 34: "tfo"}
+#: Options whose cut tcpdump 4.99 reports with a ``>`` after ``[|tcp]`` (its own quirk).
+_CUT_WITH_ANGLE = {3, 8}
+
+
+def _cut_options(data: bytes) -> str | None:
+    """The rest of the line when the capture ends inside the TCP options, as tcpdump prints
+    it: the whole options, then what it could read of the cut one, then ``[|tcp]`` (tcpdump
+    prints the separator before it reads the next option).  ``None`` when an EOL comes first:
+    tcpdump stops there and prints the line as usual."""
+    words: list[str] = []
+    position = 0
+    while position < len(data):
+        kind = data[position]
+        if kind == 0:
+            return None
+        size = 1 if kind == 1 else (data[position + 1] if position + 1 < len(data) else 0)
+        if size == 0:
+            break  # the length byte is cut
+        if position + size > len(data):
+            return ",".join([*words, _cut_option(kind, size, data[position + 2:])])
+        words += _option_words(decode_tcp_options(data[position:position + size]))
+        position += size
+    return ",".join(words) + ("," if words else "") + " [|tcp]"
+
+
+def _cut_option(kind: int, size: int, present: bytes) -> str:
+    """One option the capture cut: its name and what tcpdump prints of its data."""
+    if kind == 5:  # the block count comes from the length byte; whole blocks are printed
+        blocks = present[:len(present) // 8 * 8]
+        pairs = [int.from_bytes(blocks[i:i + 4], "big") for i in range(0, len(blocks), 4)]
+        text = "".join(f"{{{pairs[i]}:{pairs[i + 1]}}}" for i in range(0, len(pairs), 2))
+        return f"sack {(size - 2) // 8} {text} [|tcp]"
+    name = _CUT_OPTION_NAMES.get(kind)
+    if name is None:
+        return f"unknown-{kind} 0x{present.hex()} [|tcp]"
+    return f"{name} [|tcp]" + (">" if kind in _CUT_WITH_ANGLE else "")
+
+
+def _option_words(options: list[Any]) -> list[str]:
     words = []
-    for kind, value in tcp.options:
+    for kind, value in options:
         if kind == "MSS":
             words.append(f"mss {value}")
         elif kind == "NOP":
@@ -192,7 +237,7 @@ def _tcp_options(tcp: TCP) -> str:
         else:
             data = bytes(value)
             words.append(f"unknown-{kind} 0x{data.hex()}" if data else f"unknown-{kind}")
-    return ",".join(words)
+    return words
 
 
 def _udp(udp: UDP, payload: int) -> str:

@@ -283,3 +283,20 @@ def test_snaplen_cut_packets_match_tcpdump(tmp_path: Path) -> None:
         lines = [line.rstrip() for line in output.splitlines() if not line.startswith("\t")]
         ours = [parse(frame[:snaplen], wire_len=len(frame)).summary() for frame in frames]
         assert ours == lines, snaplen
+
+
+def test_tcp_options_cut_by_the_capture_match_tcpdump(tmp_path: Path) -> None:
+    """Every cut point inside a SYN's options: tcpdump prints the whole options, the name of
+    the cut one, and ``[|tcp]``."""
+    tcpdump = require_tool("tcpdump")
+    for options in (SYN_OPTIONS, [("SAck", (1, 2, 3, 4))], [(99, b"abcd")]):
+        frame = bytes(E() / I() / TCP(sport=50000, dport=50001, flags="S", seq=1,
+                                     options=options))
+        for snaplen in range(54, len(frame)):
+            path = tmp_path / f"opt{snaplen}.pcap"
+            write_pcap(path, [frame], snaplen=snaplen)
+            output = subprocess.run([tcpdump, "-nn", "-S", "-t", "-r", str(path)],
+                                    capture_output=True, text=True, check=True,
+                                    timeout=60).stdout
+            ours = parse(frame[:snaplen], wire_len=len(frame)).summary()
+            assert ours == output.strip(), (options, snaplen)
