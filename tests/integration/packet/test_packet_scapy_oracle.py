@@ -96,8 +96,37 @@ def assert_same_fields(ours: list[Layer], theirs: list[Any]) -> None:
                 (mine.name, name)
         if mine.name == "ICMPv6" and hasattr(other, "tgt"):
             assert mine.tgt == other.tgt  # type: ignore[attr-defined]
+        if mine.name == "ICMPv6":
+            _same_nd_meaning(mine, other)
         if mine.name == "ICMP" and other.type in (0, 8):
             assert (mine.id, mine.seq) == (other.id, other.seq)  # type: ignore[attr-defined]
+        if mine.name == "ICMP" and (other.type, other.code) == (3, 4):
+            assert mine.nexthopmtu == other.nexthopmtu  # type: ignore[attr-defined]
+
+
+#: Per ND message type, the fields of the second word and body Scapy names the same way.
+ND_FIELDS = {134: ("chlim", "M", "O", "H", "prf", "routerlifetime", "reachabletime",
+                   "retranstimer"),
+             136: ("R", "S", "O")}
+
+
+def _same_nd_meaning(mine: Layer, other: Any) -> None:
+    """RA and NA fields, and every ND option's contents (Scapy keeps each option as a layer
+    of its own, which ``_scapy_layers`` folds away)."""
+    for name in ND_FIELDS.get(int(other.type), ()):
+        assert getattr(mine, name) == getattr(other, name), name
+    theirs = []
+    layer = other.payload
+    while layer.__class__.__name__.startswith("ICMPv6NDOpt"):
+        theirs.append(layer)
+        layer = layer.payload
+    ours = getattr(mine, "options", None) or []
+    assert len(ours) == len(theirs), (ours, theirs)
+    for option, scapy_option in zip(ours, theirs, strict=True):
+        assert option.type == scapy_option.type
+        for key, value in option.details.items():
+            if hasattr(scapy_option, key):
+                assert _normal(value) == _normal(getattr(scapy_option, key)), key
 
 
 @ORACLE

@@ -80,7 +80,7 @@ IPV4_OPTIONS = st.lists(st.sampled_from([
 
 def ipv4_spec() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
     return st.fixed_dictionaries({
-        "tos": u8, "id": u16, "flags": st.sampled_from([0, 2]), "ttl": u8,
+        "tos": u8, "id": u16, "flags": st.sampled_from([0, 1, 2]), "ttl": u8,
         "src": ipv4s, "dst": ipv4s, "options": IPV4_OPTIONS,
     }).map(lambda fields: ("IPv4", fields))
 
