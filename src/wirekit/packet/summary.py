@@ -123,7 +123,15 @@ def _ipv4(layers: list[Layer], index: int) -> str:
     if header[4] & 0x1FFF:
         return f"{prefix}{src} > {dst}: ip-proto-{header[6]}"
     upper = layers[index + 1] if index + 1 < len(layers) else None
+    if isinstance(upper, IPv4 | IPv6):
+        return f"{prefix}{src} > {dst}: {_tunnelled(layers, index + 1)}"
     return prefix + _transport(upper, src, dst, payload, header[6])
+
+
+def _tunnelled(layers: list[Layer], index: int) -> str:
+    """The inner packet of IP-in-IP, 6in4, 4in6 or 6in6 (RFC 2003, RFC 4213, RFC 2473), as
+    tcpdump prints it after the outer addresses."""
+    return SUMMARIES[type(layers[index])](layers, index)
 
 
 def _transport(upper: Layer | None, src: str, dst: str, payload: int, proto: int) -> str:
@@ -338,6 +346,8 @@ def _ipv6(layers: list[Layer], index: int) -> str:
     position = index + 1
     if position >= len(layers) or not isinstance(layers[position], IPv6ExtHeader):
         upper = layers[position] if position < len(layers) else None
+        if isinstance(upper, IPv4 | IPv6):
+            return f"{prefix}{src} > {dst}: {_tunnelled(layers, position)}"
         return prefix + _transport(upper, src, dst, payload, header[2])
     tokens: list[str] = []
     while position < len(layers) and isinstance(layers[position], IPv6ExtHeader):

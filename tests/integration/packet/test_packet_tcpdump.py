@@ -300,3 +300,14 @@ def test_tcp_options_cut_by_the_capture_match_tcpdump(tmp_path: Path) -> None:
                                     timeout=60).stdout
             ours = parse(frame[:snaplen], wire_len=len(frame)).summary()
             assert ours == output.strip(), (options, snaplen)
+
+
+def test_tunnels_match_tcpdump(tmp_path: Path) -> None:
+    """IP-in-IP, 6in4, 4in6 and 6in6: tcpdump prints the inner packet after the outer
+    addresses."""
+    require_tool("tcpdump")
+    inner4 = IPv4(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=50000, dport=50001)
+    inner6 = IPv6(src="2001:db8::3", dst="2001:db8::4") / TCP(sport=50000, dport=50001)
+    frames = [bytes(E() / I() / inner4), bytes(E() / I() / inner6),
+              bytes(E() / I6() / inner4), bytes(E() / I6() / inner6)]
+    assert_same_lines(tmp_path, frames)
