@@ -8,6 +8,7 @@ Only the non-verbose line is reproduced.  A printer is registered per layer clas
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,6 +45,29 @@ def summarize(pkt: Packet) -> str:
     if not len(pkt):
         return "[Invalid header: caplen==0, len==0]"
     layers = [layer for layer in pkt._decode_all() if type(layer) is not Padding]
+    line = _line(pkt, layers)
+    first = layers[0] if layers else None
+    if isinstance(first, SLL2) and first.status.kind is not Status.TRUNCATED:
+        return _sll2_prefix(first) + line
+    return line
+
+
+#: tcpdump's column for an SLL2 packet type (sll_pkttype_values).
+_SLL_DIRECTIONS = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
+
+
+def _sll2_prefix(sll: SLL2) -> str:
+    """tcpdump's ``ifname direction`` columns of a Linux cooked v2 packet.  Like tcpdump it
+    names the interface index on this host (``?`` when there is none)."""
+    try:
+        name = socket.if_indextoname(sll.ifindex or 0)
+    except (OSError, OverflowError):
+        name = "?"
+    direction = _SLL_DIRECTIONS.get(sll.pkttype or 0, "?")
+    return f"{name:<5} {direction:<3} "
+
+
+def _line(pkt: Packet, layers: list[Layer]) -> str:
     position = 0
     while position < len(layers) and isinstance(layers[position], LINK_LAYERS):
         if layers[position].status.kind is Status.TRUNCATED:

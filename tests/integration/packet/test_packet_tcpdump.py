@@ -24,6 +24,7 @@ from wirekit.packet import (
     ARP,
     ICMP,
     SLL,
+    SLL2,
     TCP,
     UDP,
     Dot1Q,
@@ -249,7 +250,11 @@ LINK_EDGES: list[tuple[LinkType, list[bytes]]] = [
                     bytes(IPv4(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=50000, dport=50001))]),
     (LinkType.NULL, [b"", b"\x02\x00", bytes(Loopback() / IPv6() / UDP(sport=50000, dport=50001))]),
     (LinkType.LINUX_SLL, [b"\x00" * 5, bytes(SLL() / IPv4() / TCP(sport=50000, dport=50001))]),
-    (LinkType.LINUX_SLL2, [b"\x00" * 5]),
+    (LinkType.LINUX_SLL2, [b"\x00" * 5] + [
+        # tcpdump's "ifname direction" columns: index 1 is lo on any host, 99999 is nothing.
+        bytes(SLL2(pkttype=kind, ifindex=index) / IPv4(src="10.0.0.1", dst="10.0.0.2")
+              / UDP(sport=50000, dport=50001))
+        for kind, index in ((0, 1), (4, 1), (1, 99999), (2, 1), (3, 1))]),
 ]
 
 
