@@ -30,6 +30,7 @@ from wirekit.tune import (
     verify,
 )
 from wirekit.tune import journal as journals
+from wirekit.tune.profiles import ProfileInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,10 +101,21 @@ def list_command(*, root: Path | None, state_dir: Path | None, as_json: bool) ->
     if as_json:
         print_json({"profiles": [asdict(info) for info in found]})
         return
-    table = Table("profile", "summary", "file", box=None, header_style="bold")
+    _print_profiles(found)
+
+
+def _print_profiles(found: list[ProfileInfo]) -> None:
+    """Name and summary, then the file on a line of its own, whole: it is there to be copied,
+    so rich must neither cut it nor break it into lines (the terminal may wrap it)."""
+    console = stdout_console()
+    width = max((len(info.name) for info in found), default=0)
     for info in found:
-        table.add_row(info.name, escape(info.summary), escape(info.path))
-    stdout_console().print(table)
+        row = Table.grid(padding=(0, 2))
+        row.add_column(width=width, no_wrap=True, style="bold")
+        row.add_column()
+        row.add_row(escape(info.name), escape(info.summary))
+        console.print(row)
+        console.print(" " * (width + 2) + escape(info.path), soft_wrap=True)
 
 
 @tune.command("show")
@@ -137,11 +149,7 @@ def _print_show(report: ShowReport) -> None:
                   f"({escape(report.namespace)})")
     table = Table(header_style="bold", show_lines=False, expand=False)
     longest = max((len(row.name) for row in report.settings), default=20)
-    # The name never wraps; values wrap at spaces (vectors); why and reason go under the name.
-    table.add_column("setting / why it matters", min_width=max(longest, 24))
-    table.add_column("current", max_width=20)
-    table.add_column("profile", max_width=22)
-    table.add_column("status", no_wrap=True)
+    _add_show_columns(table, console.width, longest)
     section = ""
     for row in report.settings:
         if row.section != section:
@@ -151,6 +159,51 @@ def _print_show(report: ShowReport) -> None:
         table.add_row(*_show_cells(row))
     console.print(table)
     _print_skipped(report.skipped)
+
+
+#: The status column is the point of `tune show`: it is as wide as its longest word, always.
+STATUS_WIDTH = max(len(status.value) for status in Status)
+#: What the table's frame takes: 5 rules, and a space either side of each of the 4 cells.
+SHOW_FRAME = 13
+#: The narrowest setting column the why text still reads well in.
+NAME_WIDTH = 24
+#: current and profile at most (values wrap at spaces beyond), and at least on a narrow
+#: console ("performance", "134217728" stay whole).
+VALUE_WIDTHS = (20, 22)
+MIN_VALUE_WIDTH = 11
+
+
+def _add_show_columns(table: Table, total: int, longest: int) -> None:
+    """setting, current, profile and status, the status column whole (down to ~54 columns).
+
+    Left to itself rich measures the why text as the widest column, and on a narrow console
+    it crops the last column (status) rather than shrink one below its min_width.  So when
+    the natural layout does not fit, every width is fixed here: the values give way first,
+    then a setting name longer than its column folds (never "…": the name is needed whole).
+    """
+    widths = _show_widths(total, longest)
+    if widths is None:  # wide enough: names on one line, values wrap at spaces past their max
+        table.add_column("setting / why it matters", min_width=max(longest, NAME_WIDTH))
+        table.add_column("current", max_width=VALUE_WIDTHS[0], overflow="fold")
+        table.add_column("profile", max_width=VALUE_WIDTHS[1], overflow="fold")
+    else:
+        name, current, profile = widths
+        table.add_column("setting / why it matters", width=name, overflow="fold")
+        table.add_column("current", width=current, overflow="fold")
+        table.add_column("profile", width=profile, overflow="fold")
+    table.add_column("status", width=STATUS_WIDTH, overflow="fold")
+
+
+def _show_widths(total: int, longest: int) -> tuple[int, int, int] | None:
+    """Fixed widths of setting, current and profile on a ``total``-column console, or None
+    when the natural layout (name on one line, values up to VALUE_WIDTHS) fits."""
+    room = total - SHOW_FRAME - STATUS_WIDTH
+    name = max(longest, NAME_WIDTH)
+    if name + sum(VALUE_WIDTHS) <= room:
+        return None
+    value = max(MIN_VALUE_WIDTH, min(VALUE_WIDTHS[0], (room - name) // 2))
+    # Below about 54 columns even that does not fit; rich then narrows every column.
+    return max(room - 2 * value, MIN_VALUE_WIDTH), value, value
 
 
 def _show_cells(row: SettingState) -> tuple[str, str, str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,9 +215,13 @@ def interface_names() -> list[str]:
     return [str(link.get_attr("IFLA_IFNAME")) for link in links]
 
 
-def unknown_interface(name: str) -> InterfaceError:
-    """The one-line error for a name that does not exist, listing the names that do."""
-    names = ", ".join(interface_names())
+def unknown_interface(name: str, known: Iterable[str] | None = None) -> InterfaceError:
+    """The one-line error for a name that does not exist, listing the names that do.
+
+    ``known`` replaces this namespace's links when the interfaces come from elsewhere (the
+    fake ``/sys/class/net`` of ``wirekit tune --root``).
+    """
+    names = ", ".join(interface_names() if known is None else known) or "none"
     return InterfaceError(f"no such interface: {name} (interfaces here: {names})")
 
 

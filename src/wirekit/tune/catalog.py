@@ -9,6 +9,7 @@ can be set through ``[sysctl]``; the ones below come with a reason.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,32 @@ from wirekit.tune.targets import (
     Target,
 )
 from wirekit.tune.values import Op, ProfileError, Requirement, numbers, parse_cpulist
+
+#: Value forms a setting accepts besides literal words (``max``, ``on``): one integer, the
+#: three integers of a min/default/max vector sysctl, or a single word (a governor's name).
+NUMBER = "<number>"
+TRIPLE = "<number> <number> <number>"
+WORD = "<word>"
+_FORMS = {NUMBER: "an integer", TRIPLE: "three integers (min default max)", WORD: "one word"}
+_WORD = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _matches(form: str, value: str) -> bool:
+    """Whether ``value`` has the form: a literal, a vector of ``<number>`` words, a word."""
+    if form == WORD:
+        return _WORD.fullmatch(value) is not None
+    if set(form.split()) == {NUMBER}:
+        found = numbers(value)
+        # A shorter or longer vector is refused: the kernel would keep the missing elements
+        # or reject the write, neither of which is what the profile asked.
+        return found is not None and len(found) == len(form.split())
+    return value == form
+
+
+def _describe(forms: tuple[str, ...]) -> str:
+    """``("max", "<number>")`` -> ``"max or an integer"`` (for the load-time error)."""
+    words = [_FORMS.get(form, form) for form in forms]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 class Scope(enum.Enum):
@@ -64,12 +91,13 @@ class Setting:
     values: tuple[str, ...] = field(default=())
 
     def validate(self, wanted: Requirement) -> None:
-        """Reject a value this setting can never take (raised when the profile loads)."""
-        if not self.values or wanted.value in self.values:
+        """Reject a value this setting can never take (raised when the profile loads).
+
+        An empty ``values`` accepts anything: a sysctl outside the catalogue may hold text.
+        """
+        if not self.values or any(_matches(form, wanted.value) for form in self.values):
             return
-        if "<number>" in self.values and numbers(wanted.value) is not None:
-            return
-        raise ProfileError(f"{self.name}: {wanted} is not one of {', '.join(self.values)}")
+        raise ProfileError(f"{str(wanted)!r}: expected {_describe(self.values)}")
 
     def expand(self, ctx: Context, wanted: Requirement | None) -> list[Resolved]:
         return [Resolved(target, wanted) for target in self.targets(ctx)]
@@ -174,8 +202,8 @@ class IrqSetting(Setting):
             try:
                 parse_cpulist(wanted.value)
             except ValueError as exc:
-                raise ProfileError(f"{self.name}: {wanted.value!r} is neither 'spread' nor a "
-                                   "CPU list like '0-3,8'") from exc
+                raise ProfileError(f"{wanted.value!r} is neither 'spread' nor a CPU list "
+                                   "like '0-3,8'") from exc
 
     def expand(self, ctx: Context, wanted: Requirement | None) -> list[Resolved]:
         targets = self.targets(ctx)
@@ -319,63 +347,66 @@ CPU, MEMORY, BUFFERS, TCP, BUSY, IFACE = ("CPU", "Memory", "Socket buffers and q
                                           "Busy polling", "Interface")
 NET = Scope.NETNS
 ONOFF = ("on", "off")
+INTEGER = (NUMBER,)
 
 CATALOG: tuple[Setting, ...] = (
     GovernorSetting("cpu.governor", CPU, "'performance' keeps cores at full clock; ondemand and "
-                    "powersave ramp up too late for packet bursts.", values=()),
+                    "powersave ramp up too late for packet bursts.", values=(WORD,)),
     IdleSetting("cpu.idle.max_latency_us", CPU, "Waking from a deep C-state takes tens to "
-                "hundreds of µs, added to the first packet that arrives.", values=("<number>",)),
+                "hundreds of µs, added to the first packet that arrives.", values=INTEGER),
     IrqSetting("iface.irq_affinity", CPU, "Each queue's IRQ on its own core spreads softirq "
                "work; all IRQs on CPU 0 (the seed) makes one core the bottleneck.",
                needs_iface=True),
     SysctlSetting("kernel.numa_balancing", CPU, "NUMA balancing unmaps pages to sample their "
-                  "use: extra page faults and jitter in busy network processes."),
+                  "use: extra page faults and jitter in busy network processes.", values=INTEGER),
     SwapSetting("memory.swap", CPU, "A swapped-out buffer or process costs milliseconds to fault "
                 "back in.", values=("off",)),
     SysctlSetting("vm.dirty_ratio", MEMORY, "Dirty memory (% of RAM) at which writers block; a "
-                  "capture writer that blocks drops packets."),
+                  "capture writer that blocks drops packets.", values=INTEGER),
     SysctlSetting("vm.dirty_background_ratio", MEMORY, "Dirty memory (% of RAM) at which "
-                  "background writeback starts: earlier is smoother."),
+                  "background writeback starts: earlier is smoother.", values=INTEGER),
     SysctlSetting("vm.swappiness", MEMORY, "How readily anonymous memory (socket buffers, "
-                  "rings) is swapped instead of dropping page cache."),
+                  "rings) is swapped instead of dropping page cache.", values=INTEGER),
     HugepagesSetting("memory.hugepages.2048kB", MEMORY, "DPDK and AF_XDP packet buffers live in "
                      "huge pages; reserve them before memory fragments.",
-                     values=("<number>",)),
+                     values=INTEGER),
     SysctlSetting("net.core.rmem_max", BUFFERS, "Largest SO_RCVBUF a socket may ask for; bounds "
-                  "what iperf3 -w and capture tools get.", NET),
-    SysctlSetting("net.core.wmem_max", BUFFERS, "Largest SO_SNDBUF a socket may ask for.", NET),
+                  "what iperf3 -w and capture tools get.", NET, values=INTEGER),
+    SysctlSetting("net.core.wmem_max", BUFFERS, "Largest SO_SNDBUF a socket may ask for.", NET,
+                  values=INTEGER),
     SysctlSetting("net.core.rmem_default", BUFFERS, "Receive buffer of every new socket that "
-                  "does not set one (UDP, packet sockets).", NET),
+                  "does not set one (UDP, packet sockets).", NET, values=INTEGER),
     SysctlSetting("net.core.wmem_default", BUFFERS, "Send buffer of every new socket that does "
-                  "not set one.", NET),
+                  "not set one.", NET, values=INTEGER),
     SysctlSetting("net.core.netdev_max_backlog", BUFFERS, "Per-CPU queue between driver and "
-                  "stack; overflow is the 'dropped' column of /proc/net/softnet_stat.", NET),
+                  "stack; overflow is the 'dropped' column of /proc/net/softnet_stat.", NET,
+                  values=INTEGER),
     SysctlSetting("net.core.netdev_budget", BUFFERS, "Packets one NET_RX softirq may handle "
-                  "before yielding; too low and 'time_squeeze' climbs.", NET),
+                  "before yielding; too low and 'time_squeeze' climbs.", NET, values=INTEGER),
     SysctlSetting("net.core.somaxconn", BUFFERS, "Ceiling on a listen() backlog; a burst of "
-                  "connections beyond it is dropped.", NET),
+                  "connections beyond it is dropped.", NET, values=INTEGER),
     SysctlSetting("net.ipv4.tcp_rmem", BUFFERS, "TCP receive buffer min/default/max; the max "
-                  "bounds the window, and throughput <= window / RTT.", NET),
+                  "bounds the window, and throughput <= window / RTT.", NET, values=(TRIPLE,)),
     SysctlSetting("net.ipv4.tcp_wmem", BUFFERS, "TCP send buffer min/default/max; bounds the "
-                  "data a sender keeps in flight.", NET),
+                  "data a sender keeps in flight.", NET, values=(TRIPLE,)),
     SysctlSetting("net.ipv4.tcp_congestion_control", TCP, "Sets the sending rate; BBR keeps "
-                  "throughput up on long or lossy paths.", NET),
+                  "throughput up on long or lossy paths.", NET, values=(WORD,)),
     SysctlSetting("net.ipv4.tcp_slow_start_after_idle", TCP, "With 1, a connection idle for one "
-                  "RTO restarts from slow start and loses its window.", NET),
+                  "RTO restarts from slow start and loses its window.", NET, values=INTEGER),
     SysctlSetting("net.ipv4.tcp_fastopen", TCP, "3 lets clients and servers carry data in the "
-                  "SYN: one round trip less per connection.", NET),
+                  "SYN: one round trip less per connection.", NET, values=INTEGER),
     SysctlSetting("net.ipv4.tcp_notsent_lowat", TCP, "Caps unsent bytes in the socket so fresh "
-                  "data is not queued behind stale data.", NET),
+                  "data is not queued behind stale data.", NET, values=INTEGER),
     SysctlSetting("net.core.busy_poll", BUSY, "µs poll()/select() spin on the device queue "
-                  "instead of sleeping until an interrupt.", NET),
+                  "instead of sleeping until an interrupt.", NET, values=INTEGER),
     SysctlSetting("net.core.busy_read", BUSY, "µs a blocking read spins on the device queue: "
-                  "a core traded for lower latency.", NET),
+                  "a core traded for lower latency.", NET, values=INTEGER),
     RingSetting("iface.rings.rx", IFACE, "RX descriptors the NIC fills while the CPU is busy; "
-                "a full ring drops packets.", NET, True, ("max", "<number>")),
+                "a full ring drops packets.", NET, True, ("max", NUMBER)),
     RingSetting("iface.rings.tx", IFACE, "TX descriptors queued to the NIC; too few and the "
-                "qdisc backs up.", NET, True, ("max", "<number>")),
+                "qdisc backs up.", NET, True, ("max", NUMBER)),
     ChannelSetting("iface.channels", IFACE, "Queue count; each queue has its own IRQ and core, "
-                   "so RSS spreads flows.", NET, True, ("max", "<number>")),
+                   "so RSS spreads flows.", NET, True, ("max", NUMBER)),
     OffloadSetting("iface.offload.rx", IFACE, "The NIC verifies checksums instead of the CPU.",
                    NET, True, ONOFF),
     OffloadSetting("iface.offload.tx", IFACE, "The NIC computes checksums; TSO needs it.", NET,
@@ -396,9 +427,9 @@ CATALOG: tuple[Setting, ...] = (
                    "flow on one CPU.", NET, True, ONOFF),
     CoalesceSetting("iface.coalesce.rx-usecs", IFACE, "How long the NIC waits before an RX "
                     "interrupt: higher saves CPU, lower cuts latency.", NET, True,
-                    ("<number>",)),
+                    INTEGER),
     CoalesceSetting("iface.coalesce.tx-usecs", IFACE, "How long the NIC waits before a TX "
-                    "completion interrupt.", NET, True, ("<number>",)),
+                    "completion interrupt.", NET, True, INTEGER),
     CoalesceSetting("iface.coalesce.adaptive-rx", IFACE, "Lets the driver move rx-usecs with "
                     "load; off makes latency predictable.", NET, True, ONOFF),
 )
@@ -410,10 +441,10 @@ SYSCTL_ROOTS = frozenset({"abi", "crypto", "debug", "dev", "fs", "kernel", "net"
 _PATTERNS: tuple[tuple[str, Callable[[str], Setting | None]], ...] = (
     ("memory.hugepages.", lambda name: HugepagesSetting(
         name, MEMORY, "Huge pages of this size, for kernel-bypass buffers.",
-        values=("<number>",)) if name.endswith("kB") else None),
+        values=INTEGER) if name.endswith("kB") else None),
     ("iface.coalesce.", lambda name: CoalesceSetting(
         name, IFACE, "Interrupt coalescing parameter.", NET, True,
-        ("<number>", *ONOFF)) if name.rsplit(".", 1)[1] in COALESCE_FIELDS else None),
+        (NUMBER, *ONOFF)) if name.rsplit(".", 1)[1] in COALESCE_FIELDS else None),
 )
 
 

@@ -15,7 +15,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from wirekit.errors import InterfaceError, UsageError
+from wirekit.errors import UsageError
+from wirekit.link.interfaces import interface_index, unknown_interface
 from wirekit.tune.catalog import (
     CATALOG,
     SECTION_ORDER,
@@ -175,8 +176,13 @@ def _settings_for(profile: Profile, everything: bool) -> list[Setting]:
 
 
 def _check_iface(host: Host, iface: str | None) -> None:
-    if iface is not None and not host.path(f"sys/class/net/{iface}").exists():
-        raise InterfaceError(f"no such interface: {iface}")
+    """An unknown --iface is an InterfaceError listing the interfaces, as in capture or send."""
+    if iface is None:
+        return
+    if host.roots.live:
+        interface_index(iface)  # this network namespace's links, as every other command sees
+    elif not host.exists(f"sys/class/net/{iface}"):
+        raise unknown_interface(iface, host.listdir("sys/class/net"))
 
 
 def inspect(host: Host, profile: Profile, *, iface: str | None = None, scope: str = "auto",
