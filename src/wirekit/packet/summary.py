@@ -312,7 +312,20 @@ def _quoted_ip(icmp: Layer) -> tuple[IPv4 | None, Layer | None]:
 
 def _icmp(icmp: ICMP, payload: int) -> str:
     kind, code = icmp.type, icmp.code
+    if kind in (3, 5, 11) and _quote_cut(icmp, code == 3 and kind == 3):
+        return " [|icmp]"
+    if kind == 12 and icmp._pkt is not None and len(icmp._pkt._buf) - icmp._off < 5:
+        return " [|icmp]"  # the pointer octet (RFC 792) is cut
     return f"ICMP {_icmp_text(icmp, kind or 0, code or 0)}, length {payload}"
+
+
+def _quote_cut(icmp: ICMP, needs_port: bool) -> bool:
+    """True when the capture ends before what tcpdump needs of an unreachable, a redirect or a
+    time exceeded: the quoted destination address, and for a port unreachable the port."""
+    inner, upper = _quoted_ip(icmp)
+    if inner is None or inner.dst is None:
+        return True
+    return needs_port and (upper is None or getattr(upper, "dport", None) is None)
 
 
 def _icmp_text(icmp: ICMP, kind: int, code: int) -> str:

@@ -316,3 +316,20 @@ def test_tunnels_match_tcpdump(tmp_path: Path) -> None:
     frames = [bytes(E() / I() / inner4), bytes(E() / I() / inner6),
               bytes(E() / I6() / inner4), bytes(E() / I6() / inner6)]
     assert_same_lines(tmp_path, frames)
+
+
+def test_icmp_errors_whose_quote_is_cut_match_tcpdump(tmp_path: Path) -> None:
+    """An unreachable or a redirect cut inside its quoted datagram: tcpdump prints what it
+    can read, or ``[|icmp]`` when the quoted address (or port) it needs is missing."""
+    tcpdump = require_tool("tcpdump")
+    quoted = IPv4(src="10.0.0.2", dst="10.0.0.9") / UDP(sport=50000, dport=50001)
+    frames = [bytes(E() / I() / ICMP(type=kind, code=code) / quoted)
+              for kind, code in ((3, 1), (3, 3), (3, 4), (5, 1), (11, 0), (12, 0), (4, 0))]
+    for snaplen in range(38, 71):
+        path = tmp_path / f"quote{snaplen}.pcap"
+        write_pcap(path, frames, snaplen=snaplen)
+        output = subprocess.run([tcpdump, "-nn", "-S", "-t", "-r", str(path)],
+                                capture_output=True, text=True, check=True, timeout=60).stdout
+        lines = [line.rstrip() for line in output.splitlines() if not line.startswith("\t")]
+        ours = [parse(frame[:snaplen], wire_len=len(frame)).summary() for frame in frames]
+        assert ours == lines, snaplen
