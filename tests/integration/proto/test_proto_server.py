@@ -76,6 +76,32 @@ def test_server_full(tmp_path: Path) -> None:
     assert "1 refused (full)" in stdout
 
 
+def test_server_full_when_connections_arrive_together(tmp_path: Path) -> None:
+    with server(tmp_path, "--max-connections", "2", "--grace", "1") as running:
+        # Stopped, the server cannot accept: the kernel completes all ten handshakes and the
+        # server then accepts them in one burst, before any of them is set up.
+        running.proc.send_signal(signal.SIGSTOP)
+        try:
+            crowd = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(10)]
+        finally:
+            running.proc.send_signal(signal.SIGCONT)
+        first = [read_frames(sock, timeout=1.0) for sock in crowd]
+        refused = [sock for sock, (frames, _) in zip(crowd, first, strict=True) if frames]
+        served = [sock for sock in crowd if sock not in refused]
+        for sock in served:
+            sock.sendall(HELLO)
+            assert read_frames(sock, timeout=0.5)[0] == [(3, 0, 1, b"")]
+        stdout, _, _ = running.stop()
+        goodbyes = [frame for sock in served for frame in read_frames(sock)[0] if frame[0] == 6]
+        for sock in crowd:
+            sock.close()
+    assert len(served) == 2 and len(refused) == 8
+    assert all(result == ([(4, 12, 1, b"server full")], True)
+               for result in first if result[0])
+    assert len(goodbyes) == 2
+    assert "2 connection(s)" in stdout and "8 refused (full)" in stdout
+
+
 def test_unknown_type_keeps_the_connection_and_bad_input_closes(tmp_path: Path) -> None:
     with server(tmp_path) as running, \
             socket.create_connection(("127.0.0.1", running.port)) as sock:
