@@ -267,9 +267,11 @@ class Server:
         self.stats.count_error(ErrorCode.SERVER_FULL.name)
         self.metrics.error(ErrorCode.SERVER_FULL.name)
         log.warning("%s: refused: server full (%d connections)", peer, self._slots)
-        writer.write(encode_frame(VERSION_1, int(MessageType.ERROR), 1,
-                                  error_text(ErrorCode.SERVER_FULL).encode(),
-                                  flags=int(ErrorCode.SERVER_FULL)))
+        frame = encode_frame(VERSION_1, int(MessageType.ERROR), 1,
+                             error_text(ErrorCode.SERVER_FULL).encode(),
+                             flags=int(ErrorCode.SERVER_FULL))
+        writer.write(frame)
+        self.metrics.frames("tx", frame)
         try:
             await asyncio.wait_for(writer.drain(), 1.0)
             writer.close()

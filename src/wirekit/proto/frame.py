@@ -32,6 +32,8 @@ from wirekit.proto.codes import ErrorCode, error_text
 from wirekit.proto.limits import HEADER_SIZE, MAX_PAYLOAD_LIMIT
 
 HEADER = struct.Struct(">BBHIIIQ")
+_LENGTH = struct.Struct(">I")
+LENGTH_OFFSET = 8
 CHECKSUM_OFFSET = 12
 CHECKSUM_END = 16
 VERSION_1 = 1
@@ -187,6 +189,20 @@ def decode_frame(data: bytes, offset: int = 0, *, max_payload: int = MAX_PAYLOAD
     header = FrameHeader(version=fields[0], type=fields[1], flags=fields[2], sequence=fields[3],
                          length=fields[4], checksum=fields[5], timestamp=fields[6])
     return Frame(header, bytes(data[offset + HEADER_SIZE:end])), end
+
+
+def count_frame_types(data: bytes | bytearray | memoryview) -> dict[int, int]:
+    """How many frames of each type ``data`` (whole frames, as a sender writes them) holds.
+
+    Only the headers are read: this counts what was sent, it does not validate it.
+    """
+    counts: dict[int, int] = {}
+    offset, size = 0, len(data)
+    while size - offset >= HEADER_SIZE:
+        mtype = data[offset + 1]
+        counts[mtype] = counts.get(mtype, 0) + 1
+        offset += HEADER_SIZE + _LENGTH.unpack_from(data, offset + LENGTH_OFFSET)[0]
+    return counts
 
 
 def verify_checksum(version: int, received: int, data: bytes, start: int, end: int) -> None:

@@ -164,6 +164,9 @@ def test_metrics_endpoint(tmp_path: Path) -> None:
     values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
               for line in text.splitlines() if line and not line.startswith("#")}
     assert values['wirekit_proto_messages_total{direction="rx",type="DATA"}'] == 3
+    assert values['wirekit_proto_messages_total{direction="tx",type="ERROR"}'] == 1
+    assert values['wirekit_proto_messages_total{direction="tx",type="ACK"}'] >= 3
+    assert not [key for key in values if "ConnectionClosed" in key]
     assert values["wirekit_proto_connections_accepted_total"] == 2
     assert values['wirekit_proto_errors_total{reason="BAD_VERSION"}'] == 1
     assert values["wirekit_proto_ack_latency_seconds_count"] >= 3
