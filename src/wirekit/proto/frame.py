@@ -155,14 +155,19 @@ def encode_frame(version: int, message_type: int, sequence: int, payload: bytes 
     return bytes(header) + payload
 
 
-def check_header(version: int, length: int, *, expected_version: int | None,
-                 max_payload: int, offset: int = 0) -> None:
-    """Integrity checks that need only the header: version, then length (never read a body we
-    are going to refuse)."""
+def check_version(version: int, *, expected_version: int | None, offset: int = 0) -> None:
+    """The first integrity check; it needs only a header's first byte."""
     allowed = VERSIONS if expected_version is None else (expected_version,)
     if version not in allowed:
         raise FrameError(ErrorCode.BAD_VERSION, error_text(ErrorCode.BAD_VERSION,
                                                            version=version), offset=offset)
+
+
+def check_header(version: int, length: int, *, expected_version: int | None,
+                 max_payload: int, offset: int = 0) -> None:
+    """Integrity checks that need only the header: version, then length (never read a body we
+    are going to refuse)."""
+    check_version(version, expected_version=expected_version, offset=offset)
     if length > max_payload:
         raise FrameError(ErrorCode.TOO_LARGE, error_text(ErrorCode.TOO_LARGE, length=length,
                                                          maximum=max_payload), offset=offset)
@@ -173,10 +178,13 @@ def decode_frame(data: bytes, offset: int = 0, *, max_payload: int = MAX_PAYLOAD
     """Decode the frame at ``data[offset:]``.
 
     Returns ``(frame, end offset)``, or None when the buffer does not yet hold a whole frame.
-    Raises :class:`FrameError` for a bad version (``version`` None accepts 1 and 2), a length
-    over ``max_payload`` (as soon as the header is there), or, with ``verify``, a bad checksum.
+    Raises :class:`FrameError` for a bad version (``version`` None accepts 1 and 2; judged as
+    soon as the first byte is there), a length over ``max_payload`` (as soon as the header is
+    there), or, with ``verify``, a bad checksum.
     """
     if len(data) - offset < HEADER_SIZE:
+        if len(data) > offset:
+            check_version(data[offset], expected_version=version, offset=offset)
         return None
     fields = HEADER.unpack_from(data, offset)
     check_header(fields[0], fields[4], expected_version=version, max_payload=max_payload,

@@ -102,6 +102,23 @@ def test_server_full_when_connections_arrive_together(tmp_path: Path) -> None:
     assert "2 connection(s)" in stdout and "8 refused (full)" in stdout
 
 
+def test_garbage_shorter_than_a_header_is_refused_at_once(tmp_path: Path) -> None:
+    with server(tmp_path, "--idle-timeout", "30") as running:
+        with socket.create_connection(("127.0.0.1", running.port)) as sock:
+            sock.sendall(HELLO[:12])  # a valid half header waits for the rest
+            assert read_frames(sock, timeout=0.5) == ([], False)
+            sock.sendall(HELLO[12:])
+            assert read_frames(sock, timeout=0.5)[0] == [(3, 0, 1, b"")]
+        with socket.create_connection(("127.0.0.1", running.port)) as sock:
+            started = time.monotonic()
+            sock.sendall(b"garbage")  # 7 bytes; 0x67 is no version
+            frames, eof = read_frames(sock)
+            elapsed = time.monotonic() - started
+        running.stop()
+    assert frames == [(4, 2, 1, b"bad version: 103")] and eof
+    assert elapsed < 5  # not the 30 s idle timeout
+
+
 def test_unknown_type_keeps_the_connection_and_bad_input_closes(tmp_path: Path) -> None:
     with server(tmp_path) as running, \
             socket.create_connection(("127.0.0.1", running.port)) as sock:
