@@ -147,6 +147,16 @@ def test_echo_stdin_and_line_records(tmp_path: Path) -> None:
     assert listed.stdout.splitlines() == ["1\t3\tone", "2\t3\ttwo", "3\t5\tthree"]
 
 
+def test_client_with_empty_stdin_says_no_messages_sent(tmp_path: Path) -> None:
+    with server(tmp_path) as running:
+        done = run_cli("proto", "client", "127.0.0.1", str(running.port), "--stdin",
+                       input_text="")
+        running.stop()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == \
+        "no messages sent, protocol version 2, 0 reconnect(s), 0 resent"
+
+
 def test_shutdown_sends_goodbye_and_prints_totals(tmp_path: Path) -> None:
     with server(tmp_path, "--grace", "2") as running, \
             socket.create_connection(("127.0.0.1", running.port)) as sock:
