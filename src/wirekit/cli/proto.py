@@ -372,7 +372,8 @@ def dissector(output: Path | None, ports: tuple[int, ...]) -> None:
 
     \b
     It decodes every header field, HELLO offers and acceptances, ERROR codes and texts,
-    and flags bad checksums (v1 byte sum, v2 CRC32C) as expert errors.
+    and flags bad checksums (v1 byte sum, v2 CRC32C) as expert errors; the field
+    wirekit.checksum_bad is present on those frames only.
 
     \b
       wirekit proto dissector -o wirekit.lua
