@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from wirekit.errors import UsageError
+from wirekit.proto.frame import count_frame_types, type_name
 
 log = logging.getLogger("wirekit.aio.metrics")
 
@@ -30,6 +31,9 @@ class Metrics:
 
     def messages(self, direction: str, message_type: str, count: int = 1) -> None:
         """``count`` messages of ``message_type`` went ``direction`` ("rx" or "tx")."""
+
+    def frames(self, direction: str, data: bytes) -> None:
+        """``data`` (whole frames) went ``direction``: count each frame by its type."""
 
     def error(self, reason: str) -> None:
         """A connection ended or was refused for ``reason`` (an ErrorCode name, or "io")."""
@@ -78,6 +82,11 @@ class PrometheusMetrics(Metrics):
 
     def messages(self, direction: str, message_type: str, count: int = 1) -> None:
         self._messages.labels(direction, message_type).inc(count)
+
+    def frames(self, direction: str, data: bytes) -> None:
+        # Walking the headers costs a little per frame: only done when metrics are served.
+        for mtype, count in count_frame_types(data).items():
+            self.messages(direction, type_name(mtype), count)
 
     def error(self, reason: str) -> None:
         self._errors.labels(reason).inc()

@@ -25,6 +25,7 @@ from wirekit.proto.events import (
     ErrorMessage,
     Event,
     Goodbye,
+    Heartbeat,
     Hello,
     UnknownMessage,
 )
@@ -41,6 +42,14 @@ log = logging.getLogger("wirekit.proto.server")
 
 #: Delay before re-judging idleness when bytes are waiting to be parsed (a busy loop).
 UNPARSED_GRACE = 0.05
+
+
+#: The metrics label of each event that stands for a received frame.  DATA is counted per
+#: batch; events that are no frame (ConnectionClosed) are not counted at all.
+RX_LABELS: dict[type[Event], str] = {
+    Hello: "HELLO", Heartbeat: "HEARTBEAT", Goodbye: "GOODBYE", ErrorMessage: "ERROR",
+    UnknownMessage: "UNKNOWN",
+}
 
 
 def _code_name(code: int) -> str:
@@ -203,7 +212,9 @@ class ServerConnection:
         return delivered
 
     def _note_event(self, event: Event) -> None:
-        name = type(event).__name__
+        label = RX_LABELS.get(type(event))
+        if label is not None:
+            self.server.metrics.messages("rx", label)
         if isinstance(event, ErrorMessage):
             log.info("%s: peer sent ERROR %d: %s", self.peer, event.code, event.text)
         elif isinstance(event, UnknownMessage):
@@ -211,9 +222,6 @@ class ServerConnection:
             self.server.metrics.error(ErrorCode.UNKNOWN_TYPE.name)
         elif isinstance(event, Goodbye):
             log.debug("%s: GOODBYE", self.peer)
-        self.server.metrics.messages("rx", {"Heartbeat": "HEARTBEAT", "Goodbye": "GOODBYE",
-                                            "Hello": "HELLO", "ErrorMessage": "ERROR",
-                                            "UnknownMessage": "UNKNOWN"}.get(name, name))
 
     async def _commit(self) -> None:
         try:
@@ -232,8 +240,6 @@ class ServerConnection:
             out.append(conn.send(Acknowledge(), self.loop.time()))
             if delivered:
                 self.server.metrics.ack_latency(self.loop.time() - started)
-                self.server.metrics.messages("tx", "ACK",
-                                             delivered if conn.version == VERSION_1 else 1)
         queued = conn.data_to_send()
         if queued:
             out.append(queued)
@@ -246,10 +252,12 @@ class ServerConnection:
         await self._drain()
 
     def _write(self, data: bytes) -> None:
+        """Every frame this connection sends goes through here, so it is counted here."""
         if data and not self.writer.is_closing():
             self.writer.write(data)
             self.server.stats.bytes_sent += len(data)
             self.server.metrics.transferred("tx", len(data))
+            self.server.metrics.frames("tx", data)
 
     async def _drain(self) -> None:
         """Wait for the output buffer to fall below its bound; a peer that does not read for

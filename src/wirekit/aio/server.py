@@ -119,6 +119,7 @@ class Server:
         self.sessions = SessionTable(ttl=config.session_ttl)
         self.stats = ServerStats()
         self.connections: set[ServerConnection] = set()
+        self._slots = 0  # connections holding a --max-connections slot, set up or not yet
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
@@ -201,9 +202,29 @@ class Server:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _reserve_slot(self) -> bool:
+        """Take one of the --max-connections slots, or say there is none.
+
+        Called before the first await of a new connection: connections accepted in one burst
+        all start before any of them is registered, so counting ``self.connections`` would let
+        every one of them in.
+        """
+        if self._slots >= self.config.max_connections:
+            return False
+        self._slots += 1
+        return True
+
     async def _open(self, sock: socket.socket, address: tuple[str, int]) -> None:
         peer = f"{address[0]}:{address[1]}"
-        full = len(self.connections) >= self.config.max_connections
+        reserved = self._reserve_slot()
+        try:
+            await self._setup(sock, peer, reserved)
+        finally:
+            if reserved:
+                self._slots -= 1  # released however the connection ends (even cancelled)
+
+    async def _setup(self, sock: socket.socket, peer: str, reserved: bool) -> None:
+        """Streams for ``sock``; then serve it, or refuse it when no slot was free."""
         try:
             reader, writer = await self._streams(sock)
         except (OSError, ssl.SSLError, TimeoutError) as exc:
@@ -211,9 +232,13 @@ class Server:
             self.stats.count_error("tls" if isinstance(exc, ssl.SSLError) else "io")
             sock.close()
             return
-        if full:
+        if not reserved:
             await self._refuse_full(writer, peer)
             return
+        await self._serve_connection(reader, writer, peer)
+
+    async def _serve_connection(self, reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter, peer: str) -> None:
         connection = ServerConnection(self, reader, writer, peer)
         self.connections.add(connection)
         self.stats.connections += 1
@@ -241,10 +266,12 @@ class Server:
         self.stats.refused_full += 1
         self.stats.count_error(ErrorCode.SERVER_FULL.name)
         self.metrics.error(ErrorCode.SERVER_FULL.name)
-        log.warning("%s: refused: server full (%d connections)", peer, len(self.connections))
-        writer.write(encode_frame(VERSION_1, int(MessageType.ERROR), 1,
-                                  error_text(ErrorCode.SERVER_FULL).encode(),
-                                  flags=int(ErrorCode.SERVER_FULL)))
+        log.warning("%s: refused: server full (%d connections)", peer, self._slots)
+        frame = encode_frame(VERSION_1, int(MessageType.ERROR), 1,
+                             error_text(ErrorCode.SERVER_FULL).encode(),
+                             flags=int(ErrorCode.SERVER_FULL))
+        writer.write(frame)
+        self.metrics.frames("tx", frame)
         try:
             await asyncio.wait_for(writer.drain(), 1.0)
             writer.close()

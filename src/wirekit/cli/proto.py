@@ -336,12 +336,27 @@ def _summary(client: Any, version: int, elapsed: float) -> dict[str, object]:
 
 
 def _print_summary(summary: dict[str, object]) -> None:
-    latency = summary["ack_latency_ms"]
+    parts = [_count_text(summary), f"protocol version {summary['version']}"]
+    latency = _latency_text(summary["ack_latency_ms"])
+    if latency is not None:
+        parts.append(latency)
+    parts += [f"{summary['reconnects']} reconnect(s)", f"{summary['resent']} resent"]
+    click.echo(", ".join(parts))
+
+
+def _count_text(summary: dict[str, object]) -> str:
+    if not summary["sent"]:
+        return "no messages sent"  # e.g. empty stdin: a rate of 0 msg/s would say nothing
+    return (f"{summary['acked']} message(s) acknowledged in {summary['elapsed_s']} s "
+            f"({summary['messages_per_s']} msg/s)")
+
+
+def _latency_text(latency: object) -> str | None:
+    """The ACK latency quantiles, or None when no ACK was measured (nothing to report)."""
     assert isinstance(latency, dict)
-    click.echo(f"{summary['acked']} message(s) acknowledged in {summary['elapsed_s']} s "
-               f"({summary['messages_per_s']} msg/s), protocol version {summary['version']}, "
-               f"ACK latency p50 {latency['p50']} ms p99 {latency['p99']} ms, "
-               f"{summary['reconnects']} reconnect(s), {summary['resent']} resent")
+    if latency["p50"] is None:
+        return None
+    return f"ACK latency p50 {latency['p50']} ms p99 {latency['p99']} ms"
 
 
 # ---------------------------------------------------------------------- tools
@@ -357,7 +372,8 @@ def dissector(output: Path | None, ports: tuple[int, ...]) -> None:
 
     \b
     It decodes every header field, HELLO offers and acceptances, ERROR codes and texts,
-    and flags bad checksums (v1 byte sum, v2 CRC32C) as expert errors.
+    and flags bad checksums (v1 byte sum, v2 CRC32C) as expert errors; the field
+    wirekit.checksum_bad is present on those frames only.
 
     \b
       wirekit proto dissector -o wirekit.lua

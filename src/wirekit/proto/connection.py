@@ -237,6 +237,9 @@ class Connection(ReplyWriter):
                         self._buffer.keep(data, offset, HEADER_SIZE)
                     break
             else:
+                if offset < size and data[offset] != version:
+                    # The version byte alone condemns the frame: no need to wait for the rest.
+                    self._invalid_header(data[offset], 0, 0)
                 self._buffer.keep(data, offset, HEADER_SIZE)
         except _Violation as violation:
             if not events:

@@ -32,6 +32,8 @@ from wirekit.proto.codes import ErrorCode, error_text
 from wirekit.proto.limits import HEADER_SIZE, MAX_PAYLOAD_LIMIT
 
 HEADER = struct.Struct(">BBHIIIQ")
+_LENGTH = struct.Struct(">I")
+LENGTH_OFFSET = 8
 CHECKSUM_OFFSET = 12
 CHECKSUM_END = 16
 VERSION_1 = 1
@@ -153,14 +155,19 @@ def encode_frame(version: int, message_type: int, sequence: int, payload: bytes 
     return bytes(header) + payload
 
 
-def check_header(version: int, length: int, *, expected_version: int | None,
-                 max_payload: int, offset: int = 0) -> None:
-    """Integrity checks that need only the header: version, then length (never read a body we
-    are going to refuse)."""
+def check_version(version: int, *, expected_version: int | None, offset: int = 0) -> None:
+    """The first integrity check; it needs only a header's first byte."""
     allowed = VERSIONS if expected_version is None else (expected_version,)
     if version not in allowed:
         raise FrameError(ErrorCode.BAD_VERSION, error_text(ErrorCode.BAD_VERSION,
                                                            version=version), offset=offset)
+
+
+def check_header(version: int, length: int, *, expected_version: int | None,
+                 max_payload: int, offset: int = 0) -> None:
+    """Integrity checks that need only the header: version, then length (never read a body we
+    are going to refuse)."""
+    check_version(version, expected_version=expected_version, offset=offset)
     if length > max_payload:
         raise FrameError(ErrorCode.TOO_LARGE, error_text(ErrorCode.TOO_LARGE, length=length,
                                                          maximum=max_payload), offset=offset)
@@ -171,10 +178,13 @@ def decode_frame(data: bytes, offset: int = 0, *, max_payload: int = MAX_PAYLOAD
     """Decode the frame at ``data[offset:]``.
 
     Returns ``(frame, end offset)``, or None when the buffer does not yet hold a whole frame.
-    Raises :class:`FrameError` for a bad version (``version`` None accepts 1 and 2), a length
-    over ``max_payload`` (as soon as the header is there), or, with ``verify``, a bad checksum.
+    Raises :class:`FrameError` for a bad version (``version`` None accepts 1 and 2; judged as
+    soon as the first byte is there), a length over ``max_payload`` (as soon as the header is
+    there), or, with ``verify``, a bad checksum.
     """
     if len(data) - offset < HEADER_SIZE:
+        if len(data) > offset:
+            check_version(data[offset], expected_version=version, offset=offset)
         return None
     fields = HEADER.unpack_from(data, offset)
     check_header(fields[0], fields[4], expected_version=version, max_payload=max_payload,
@@ -187,6 +197,20 @@ def decode_frame(data: bytes, offset: int = 0, *, max_payload: int = MAX_PAYLOAD
     header = FrameHeader(version=fields[0], type=fields[1], flags=fields[2], sequence=fields[3],
                          length=fields[4], checksum=fields[5], timestamp=fields[6])
     return Frame(header, bytes(data[offset + HEADER_SIZE:end])), end
+
+
+def count_frame_types(data: bytes | bytearray | memoryview) -> dict[int, int]:
+    """How many frames of each type ``data`` (whole frames, as a sender writes them) holds.
+
+    Only the headers are read: this counts what was sent, it does not validate it.
+    """
+    counts: dict[int, int] = {}
+    offset, size = 0, len(data)
+    while size - offset >= HEADER_SIZE:
+        mtype = data[offset + 1]
+        counts[mtype] = counts.get(mtype, 0) + 1
+        offset += HEADER_SIZE + _LENGTH.unpack_from(data, offset + LENGTH_OFFSET)[0]
+    return counts
 
 
 def verify_checksum(version: int, received: int, data: bytes, start: int, end: int) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from wirekit.aio import Client, Handler, Server, ServerConfig
+from wirekit.aio.metrics import Metrics
 from wirekit.errors import LocalProtocolError, RemoteProtocolError
+from wirekit.proto.frame import count_frame_types, encode_frame, type_name
 from wirekit.proto.session import Session
 
 
@@ -151,3 +154,60 @@ def test_which_handlers_need_the_commit_step(tmp_path: Path) -> None:
     assert RecordingHandler(output=sink).needs_commit  # ACK after fsync
     sink.close()
     assert Collecting().needs_commit  # overrides commit()
+
+
+class RecordingMetrics(Metrics):
+    """Keeps every message count it is given, by (direction, type)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def messages(self, direction: str, message_type: str, count: int = 1) -> None:
+        self.counts[direction, message_type] += count
+
+    def frames(self, direction: str, data: bytes) -> None:
+        for mtype, count in count_frame_types(data).items():
+            self.messages(direction, type_name(mtype), count)
+
+
+def test_metrics_count_every_frame_and_no_event() -> None:
+    async def read_until_eof(reader: asyncio.StreamReader) -> list[int]:
+        data = await asyncio.wait_for(reader.read(), 5.0)
+        return [data[offset + 1] for offset in _offsets(data)]
+
+    async def scenario() -> RecordingMetrics:
+        metrics = RecordingMetrics()
+        config = ServerConfig(host="127.0.0.1", port=0, max_connections=2, grace=0.5)
+        server = Server(config, metrics=metrics)
+        await server.start()
+        reader, writer = await asyncio.open_connection(*server.address)
+        writer.write(encode_frame(1, 1, 1, b"hi") + encode_frame(1, 5, 2)
+                     + encode_frame(1, 9, 3) + encode_frame(1, 2, 4, b"data"))
+        first = await asyncio.wait_for(reader.readexactly(4 * 24 + 20), 5.0)
+        assert [first[offset + 1] for offset in _offsets(first)] == [3, 5, 4, 3]
+        leaving_reader, leaving = await asyncio.open_connection(*server.address)
+        leaving.write(encode_frame(1, 1, 1, b"hi"))
+        await asyncio.wait_for(leaving_reader.readexactly(24), 5.0)
+        full_reader, full_writer = await asyncio.open_connection(*server.address)
+        assert await read_until_eof(full_reader) == [4]  # server full
+        leaving.write_eof()  # the server's ConnectionClosed event: no frame, not counted
+        assert await read_until_eof(leaving_reader) == []
+        await server.shutdown()  # GOODBYE to the open connection
+        assert await read_until_eof(reader) == [6]
+        for stream in (writer, leaving, full_writer):
+            stream.close()
+        return metrics
+
+    counts = asyncio.run(scenario()).counts
+    assert {key: value for key, value in counts.items() if value} == {
+        ("rx", "HELLO"): 2, ("rx", "HEARTBEAT"): 1, ("rx", "UNKNOWN"): 1, ("rx", "DATA"): 1,
+        ("tx", "ACK"): 3, ("tx", "HEARTBEAT"): 1, ("tx", "ERROR"): 2, ("tx", "GOODBYE"): 1}
+
+
+def _offsets(data: bytes) -> list[int]:
+    """Where each frame of ``data`` starts."""
+    offsets, offset = [], 0
+    while offset < len(data):
+        offsets.append(offset)
+        offset += 24 + int.from_bytes(data[offset + 8:offset + 12], "big")
+    return offsets

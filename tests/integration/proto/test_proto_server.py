@@ -76,6 +76,49 @@ def test_server_full(tmp_path: Path) -> None:
     assert "1 refused (full)" in stdout
 
 
+def test_server_full_when_connections_arrive_together(tmp_path: Path) -> None:
+    with server(tmp_path, "--max-connections", "2", "--grace", "1") as running:
+        # Stopped, the server cannot accept: the kernel completes all ten handshakes and the
+        # server then accepts them in one burst, before any of them is set up.
+        running.proc.send_signal(signal.SIGSTOP)
+        try:
+            crowd = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(10)]
+        finally:
+            running.proc.send_signal(signal.SIGCONT)
+        first = [read_frames(sock, timeout=1.0) for sock in crowd]
+        refused = [sock for sock, (frames, _) in zip(crowd, first, strict=True) if frames]
+        served = [sock for sock in crowd if sock not in refused]
+        for sock in served:
+            sock.sendall(HELLO)
+            assert read_frames(sock, timeout=0.5)[0] == [(3, 0, 1, b"")]
+        stdout, _, _ = running.stop()
+        goodbyes = [frame for sock in served for frame in read_frames(sock)[0] if frame[0] == 6]
+        for sock in crowd:
+            sock.close()
+    assert len(served) == 2 and len(refused) == 8
+    assert all(result == ([(4, 12, 1, b"server full")], True)
+               for result in first if result[0])
+    assert len(goodbyes) == 2
+    assert "2 connection(s)" in stdout and "8 refused (full)" in stdout
+
+
+def test_garbage_shorter_than_a_header_is_refused_at_once(tmp_path: Path) -> None:
+    with server(tmp_path, "--idle-timeout", "30") as running:
+        with socket.create_connection(("127.0.0.1", running.port)) as sock:
+            sock.sendall(HELLO[:12])  # a valid half header waits for the rest
+            assert read_frames(sock, timeout=0.5) == ([], False)
+            sock.sendall(HELLO[12:])
+            assert read_frames(sock, timeout=0.5)[0] == [(3, 0, 1, b"")]
+        with socket.create_connection(("127.0.0.1", running.port)) as sock:
+            started = time.monotonic()
+            sock.sendall(b"garbage")  # 7 bytes; 0x67 is no version
+            frames, eof = read_frames(sock)
+            elapsed = time.monotonic() - started
+        running.stop()
+    assert frames == [(4, 2, 1, b"bad version: 103")] and eof
+    assert elapsed < 5  # not the 30 s idle timeout
+
+
 def test_unknown_type_keeps_the_connection_and_bad_input_closes(tmp_path: Path) -> None:
     with server(tmp_path) as running, \
             socket.create_connection(("127.0.0.1", running.port)) as sock:
@@ -102,6 +145,16 @@ def test_echo_stdin_and_line_records(tmp_path: Path) -> None:
     assert output.read_text() == "one\ntwo\nthree\n"
     listed = run_cli("proto", "records", str(output), "--format", "lines")
     assert listed.stdout.splitlines() == ["1\t3\tone", "2\t3\ttwo", "3\t5\tthree"]
+
+
+def test_client_with_empty_stdin_says_no_messages_sent(tmp_path: Path) -> None:
+    with server(tmp_path) as running:
+        done = run_cli("proto", "client", "127.0.0.1", str(running.port), "--stdin",
+                       input_text="")
+        running.stop()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == \
+        "no messages sent, protocol version 2, 0 reconnect(s), 0 resent"
 
 
 def test_shutdown_sends_goodbye_and_prints_totals(tmp_path: Path) -> None:
@@ -138,6 +191,9 @@ def test_metrics_endpoint(tmp_path: Path) -> None:
     values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
               for line in text.splitlines() if line and not line.startswith("#")}
     assert values['wirekit_proto_messages_total{direction="rx",type="DATA"}'] == 3
+    assert values['wirekit_proto_messages_total{direction="tx",type="ERROR"}'] == 1
+    assert values['wirekit_proto_messages_total{direction="tx",type="ACK"}'] >= 3
+    assert not [key for key in values if "ConnectionClosed" in key]
     assert values["wirekit_proto_connections_accepted_total"] == 2
     assert values['wirekit_proto_errors_total{reason="BAD_VERSION"}'] == 1
     assert values["wirekit_proto_ack_latency_seconds_count"] >= 3

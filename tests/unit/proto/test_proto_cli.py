@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.unit.proto.helpers import build
 from wirekit.cli.main import main
-from wirekit.cli.proto import proto
+from wirekit.cli.proto import _print_summary, proto
 from wirekit.proto.records import RecordFormat, encode_record
 
 
@@ -70,3 +71,24 @@ def test_dissector_script(tmp_path: Path) -> None:
 def test_server_usage_errors() -> None:
     assert main(["proto", "server", "--tls-cert", __file__]) == 2
     assert main(["proto", "client", "127.0.0.1", "--count", "1", "--stdin"]) == 2
+
+
+def _summary(sent: int, acked: int, p50: float | None, p99: float | None) -> dict[str, object]:
+    return {"version": 2, "session": "00" * 16, "sent": sent, "acked": acked, "resent": 0,
+            "reconnects": 0, "elapsed_s": 0.5, "messages_per_s": acked / 0.5,
+            "ack_latency_ms": {"p50": p50, "p99": p99}}
+
+
+def test_client_summary_without_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    _print_summary(_summary(0, 0, None, None))  # printf '' | wirekit proto client --stdin
+    assert capsys.readouterr().out == \
+        "no messages sent, protocol version 2, 0 reconnect(s), 0 resent\n"
+
+
+def test_client_summary_with_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    _print_summary(_summary(2, 2, 0.1, 0.2))
+    assert capsys.readouterr().out == (
+        "2 message(s) acknowledged in 0.5 s (4.0 msg/s), protocol version 2, "
+        "ACK latency p50 0.1 ms p99 0.2 ms, 0 reconnect(s), 0 resent\n")
+    _print_summary(_summary(2, 0, None, None))  # sent, never acknowledged: no latency
+    assert "None" not in capsys.readouterr().out

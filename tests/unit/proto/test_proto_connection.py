@@ -119,6 +119,44 @@ def test_bad_frames_get_error_then_close(frame: bytes, code: ErrorCode, text: st
         server.receive_data(b"more")
 
 
+def test_bad_version_byte_refused_before_the_header_is_complete() -> None:
+    server = Connection(Role.SERVER)
+    with pytest.raises(RemoteProtocolError) as caught:
+        server.receive_data(b"garbage")  # 0x67: no 24-byte header can make this valid
+    assert caught.value.code == ErrorCode.BAD_VERSION
+    assert frames(server.data_to_send()) == [(1, 4, 2, 1, b"bad version: 103")]
+    assert server.state is State.CLOSED
+
+
+def test_valid_partial_header_still_waits() -> None:
+    server = Connection(Role.SERVER)
+    for cut in range(1, 24):
+        assert Connection(Role.SERVER).receive_data(SEED_HELLO[:cut]) == []
+    assert server.receive_data(SEED_HELLO[:1]) == []
+    assert server.receive_data(SEED_HELLO[1:]) == [Hello(None, b"Hello from client!", 1)]
+
+
+def test_bad_version_byte_after_good_frames_and_in_version_2() -> None:
+    server = v1_server()
+    assert server.receive_data(build(1, 2, 2, b"ok") + b"\x02") == [Data(b"ok", 2)]
+    with pytest.raises(RemoteProtocolError) as caught:
+        server.next_events()  # the good DATA came first; the bad byte raises now
+    assert caught.value.code == ErrorCode.BAD_VERSION
+    client, v2_server = v2_pair()
+    assert v2_server.receive_data(client.send(Data(b"x"))[:1]) == []  # 2 is right in v2
+    with pytest.raises(RemoteProtocolError):
+        v2_pair()[1].receive_data(b"\x01")  # a v1 byte is not
+
+
+def test_bad_version_byte_waits_while_the_server_negotiates() -> None:
+    server = Connection(Role.SERVER)
+    assert server.receive_data(SEED_HELLO + b"g") == [Hello(None, b"Hello from client!", 1)]
+    server.send(Accept())
+    with pytest.raises(RemoteProtocolError) as caught:
+        server.next_events()
+    assert caught.value.code == ErrorCode.BAD_VERSION
+
+
 def test_hello_required_first() -> None:
     server = Connection(Role.SERVER)
     with pytest.raises(RemoteProtocolError) as caught:

@@ -104,6 +104,16 @@ def test_bad_version_rejected_from_header() -> None:
     assert str(caught.value) == "bad version: 7"
 
 
+def test_bad_version_rejected_from_the_first_byte() -> None:
+    with pytest.raises(FrameError) as caught:
+        decode_frame(b"garbage")  # 7 bytes: the header is not complete, its version is known
+    assert caught.value.code is ErrorCode.BAD_VERSION
+    assert str(caught.value) == "bad version: 103"
+    with pytest.raises(FrameError):
+        decode_frame(b"\x02", version=1)
+    assert decode_frame(b"\x01") is None and decode_frame(SEED_HELLO[:23], version=1) is None
+
+
 def test_length_rejected_before_the_body_arrives() -> None:
     header = HEADER.pack(1, 2, 0, 1, 0xFFFF_FFFF, 0, 0)
     with pytest.raises(FrameError) as caught:
