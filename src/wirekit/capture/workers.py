@@ -1,11 +1,11 @@
 """``--workers N``: one capture spread over N processes with PACKET_FANOUT.
 
-The parent opens all N sockets (so privileges can be dropped before any worker runs), joins them
-to one fanout group and forks one worker per socket.  Each worker runs the ordinary capture loop
-on its own ring, with its own sinks, and draws frames from a shared ``-c`` budget, so the total
-is exact.  At the end every worker sends its count and kernel statistics up a pipe and the
-parent adds them up.  Files written per worker are merged by timestamp into the one file the
-user asked for (see :func:`wirekit.capture.merge.merge_files`).
+The parent opens all N sockets and makes the shared ``-c`` budget (so privileges can be dropped
+before any worker runs), joins the sockets to one fanout group and forks one worker per socket.
+Each worker runs the ordinary capture loop on its own ring, with its own sinks, and draws frames
+from the shared budget, so the total is exact.  At the end every worker sends its count and
+kernel statistics up a pipe and the parent adds them up.  Files written per worker are merged by
+timestamp into the one file the user asked for (see :func:`wirekit.capture.merge.merge_files`).
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ class FanoutCapture:
         self.options = options
         device = resolve_device(options.interface)
         self.group = random.randrange(1, 0x10000)
+        # Made now, with the sockets: after --drop-privileges, Value() would import
+        # multiprocessing.sharedctypes from a Python the new user may not be able to read.
+        self.budget = SharedBudget(options.count)
         self.sources: list[LiveSource] = []
         try:
             for _ in range(options.workers):
@@ -110,7 +113,7 @@ class FanoutCapture:
     def run(self, make_sinks: Callable[[int], Sequence[Sink]], stop: StopFlag, *,
             drain_ms: int = 0) -> CaptureResult:
         """Fork the workers, wait for them, and merge their counts and statistics."""
-        budget = SharedBudget(self.options.count)
+        budget = self.budget
         children: dict[int, int] = {}
         pipes: list[int] = []
         sys.stdout.flush()

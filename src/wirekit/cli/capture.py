@@ -10,8 +10,9 @@ from wirekit.capture.session import CaptureSession, OutputSpec
 from wirekit.capture.source import CaptureOptions
 from wirekit.errors import UsageError
 from wirekit.link.afpacket import FANOUT_MODES
+from wirekit.link.bpf import DEFAULT_SNAPLEN as MAX_SNAPLEN
 from wirekit.link.bpf import compile_filter
-from wirekit.link.ring import RingConfig
+from wirekit.link.ring import MAX_BLOCK_KIB, MAX_BUFFER_KIB, RingConfig
 
 
 def _display(*, verbose: bool, hex_dump: bool, json_stream: bool, quiet: bool,
@@ -42,8 +43,10 @@ Examples:
 @click.option("-c", "count", type=click.IntRange(min=1), help="Stop after N packets.")
 @click.option("-w", "write_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write packets to FILE: pcapng when it ends in .pcapng, pcap otherwise.")
-@click.option("-s", "snaplen", type=click.IntRange(1, 262144), default=262144,
-              show_default=True, help="Keep at most this many bytes of each packet.")
+@click.option("-s", "snaplen", type=click.IntRange(0, MAX_SNAPLEN), default=MAX_SNAPLEN,
+              show_default=True,
+              help=f"Keep at most this many bytes of each packet; 0 means {MAX_SNAPLEN}, the "
+                   "maximum (as tcpdump -s 0).")
 @click.option("-v", "verbose", is_flag=True, help="Print every field of every packet.")
 @click.option("--hex", "hex_dump", is_flag=True, help="Print each packet in hex and ASCII.")
 @click.option("--json-stream", is_flag=True, help="Print one JSON object per packet.")
@@ -55,9 +58,9 @@ Examples:
 @click.option("--fanout-mode", type=click.Choice(sorted(FANOUT_MODES)), default="hash",
               show_default=True, help="How the kernel spreads packets over the workers.")
 @click.option("--no-promisc", is_flag=True, help="Do not put the interface in promiscuous mode.")
-@click.option("-B", "buffer_kib", type=click.IntRange(min=8),
-              help="Ring size in KiB per socket (default 65536 = 64 MiB).")
-@click.option("--block-size", "block_kib", type=click.IntRange(min=4),
+@click.option("-B", "buffer_kib", type=click.IntRange(8, MAX_BUFFER_KIB),
+              help="Ring size in KiB per socket (default 65536 = 64 MiB; under 4 GiB).")
+@click.option("--block-size", "block_kib", type=click.IntRange(4, MAX_BLOCK_KIB),
               help="Ring block size in KiB, a power of two (default 2048).")
 @click.option("--nano", is_flag=True, help="Nanosecond timestamps (file and display).")
 @click.option("-d", "dump", is_flag=True, help="Print the compiled BPF program and exit.")
@@ -76,6 +79,7 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
     Needs CAP_NET_RAW.
     """
     expression = " ".join(filter_words)
+    snaplen = snaplen or MAX_SNAPLEN  # tcpdump habit: -s 0 is "the whole packet"
     display = _display(verbose=verbose, hex_dump=hex_dump, json_stream=json_stream, quiet=quiet,
                        writing=write_file is not None, also_print=also_print)
     options = CaptureOptions(

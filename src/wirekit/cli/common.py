@@ -1,12 +1,36 @@
-"""Output helpers shared by the CLI commands: rich consoles and JSON emitters."""
+"""Helpers shared by the CLI commands: parameter types, rich consoles and JSON emitters."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from typing import Any
 
+import click
 from rich.console import Console
+
+
+class IPAddressType(click.types.StringParamType):
+    """An IPv4 or IPv6 address literal, checked while parsing (returned in canonical form).
+
+    Built on the string type, whose base class is generic only in newer clicks.
+
+    Checking here, not where the address is first used, makes a typo a usage error that
+    names the argument, before any capability check, route lookup or ARP request.
+    """
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        try:
+            return str(ipaddress.ip_address(str(value)))
+        except ValueError:
+            self.fail(f"{value!r} is not an IPv4 or IPv6 address.", param, ctx)
+
+
+IP_ADDRESS = IPAddressType()
 
 
 def stdout_console() -> Console:

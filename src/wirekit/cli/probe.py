@@ -14,7 +14,17 @@ from wirekit.link.caps import require_capability
 from wirekit.link.neighbour import loopback_caveat
 from wirekit.link.ping import resolve_host
 from wirekit.link.privileges import drop_privileges
-from wirekit.link.probe import SynProber, parse_ports, plan_target
+from wirekit.link.probe import (
+    MAX_RATE,
+    MAX_TIMEOUT,
+    MIN_RATE,
+    MIN_TIMEOUT,
+    SynProber,
+    check_timing,
+    pacing_gap,
+    parse_ports,
+    plan_target,
+)
 
 
 @click.command(epilog="""\b
@@ -28,12 +38,13 @@ Probe only hosts you are allowed to probe.
 @click.argument("host")
 @click.argument("ports")
 @click.option("--iface", help="Send through this interface (default: the route's).")
-@click.option("--timeout", type=float, default=1.0, show_default=True,
-              help="Seconds to wait for an answer before sending again.")
+@click.option("--timeout", type=click.FloatRange(MIN_TIMEOUT, MAX_TIMEOUT), default=1.0,
+              show_default=True, help="Seconds to wait for an answer before sending again.")
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
               help="How often an unanswered SYN is sent again before 'filtered'.")
-@click.option("--rate", type=float, default=0.0,
-              help="At most this many SYNs per second (0: no limit).")
+@click.option("--rate", type=click.FloatRange(0, MAX_RATE), default=0.0,
+              help=f"At most this many SYNs per second: 0 for no limit, otherwise at least "
+                   f"{MIN_RATE:g}.")
 @click.option("-4", "force4", is_flag=True, help="Use IPv4.")
 @click.option("-6", "force6", is_flag=True, help="Use IPv6.")
 @click.option("-Z", "--drop-privileges", "user", metavar="USER",
@@ -47,6 +58,9 @@ def probe(*, host: str, ports: str, iface: str | None, timeout: float, retries: 
     acknowledgment number; an open port gets a RST after its SYN-ACK.  Needs CAP_NET_RAW.
     """
     wanted = parse_ports(ports)
+    # Before any route lookup or ARP: NaN and rates too slow to stop slip past click's ranges.
+    check_timing(timeout, retries)
+    pacing_gap(rate)
     require_capability("CAP_NET_RAW", "a SYN probe")
     family = socket.AF_INET if force4 else socket.AF_INET6 if force6 else socket.AF_UNSPEC
     _, address = resolve_host(host, family)

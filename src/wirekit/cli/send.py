@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from wirekit.cli.common import print_json
+from wirekit.cli.common import IP_ADDRESS, print_json
 from wirekit.errors import UsageError
 from wirekit.link.caps import require_capability
 from wirekit.link.craft import (
@@ -104,8 +104,8 @@ def send() -> None:
 
 
 @send.command("tcp")
-@click.argument("src")
-@click.argument("dst")
+@click.argument("src", type=IP_ADDRESS)
+@click.argument("dst", type=IP_ADDRESS)
 @click.argument("sport", type=PORT)
 @click.argument("dport", type=PORT)
 @click.argument("iface")
@@ -130,8 +130,8 @@ def send_tcp(*, src: str, dst: str, sport: int, dport: int, iface: str, flags: s
 
 
 @send.command("udp")
-@click.argument("src")
-@click.argument("dst")
+@click.argument("src", type=IP_ADDRESS)
+@click.argument("dst", type=IP_ADDRESS)
 @click.argument("sport", type=PORT)
 @click.argument("dport", type=PORT)
 @click.argument("iface")
@@ -152,8 +152,8 @@ def send_udp(*, src: str, dst: str, sport: int, dport: int, iface: str, ttl: int
 
 
 @send.command("icmp")
-@click.argument("src")
-@click.argument("dst")
+@click.argument("src", type=IP_ADDRESS)
+@click.argument("dst", type=IP_ADDRESS)
 @click.argument("iface")
 @click.option("--type", "icmp_type", type=click.IntRange(0, 255),
               help="ICMP type (default: echo request, 8; 128 for ICMPv6).")

@@ -28,6 +28,14 @@ class LinkPath:
     next_hop: str | None  # the IP address whose MAC was looked up (None when given by the user)
 
 
+def parse_ip(text: str, role: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``text`` as an IP address; a typo is the caller's usage error, not a ValueError."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise UsageError(f"{role} address {text!r} is not an IPv4 or IPv6 address") from None
+
+
 def ethernet_interface(ifname: str) -> Interface:
     """The interface, checked to carry Ethernet frames (what ``send`` builds)."""
     iface = get_interface(ifname, with_ethtool=False)
@@ -40,6 +48,7 @@ def ethernet_interface(ifname: str) -> Interface:
 def link_path(ifname: str, destination: str, *, source: str | None = None,
               destination_mac: str | None = None, timeout: float = 1.0) -> LinkPath:
     """Source and destination MACs for ``destination`` out of ``ifname``."""
+    parse_ip(destination, "destination")  # before any route lookup or ARP request
     iface = ethernet_interface(ifname)
     own = iface.mac or ZERO_MAC
     if destination_mac is not None:
@@ -62,7 +71,7 @@ def network_layer(source: str, destination: str, *, ttl: int = 64, ident: int | 
     """An IPv4 or IPv6 header, by the addresses' family (both must agree)."""
     from wirekit.packet import IPv4, IPv6
 
-    src, dst = ipaddress.ip_address(source), ipaddress.ip_address(destination)
+    src, dst = parse_ip(source, "source"), parse_ip(destination, "destination")
     if src.version != dst.version:
         raise UsageError(f"{source} and {destination} are not of the same IP version")
     if dst.version == 6:
@@ -101,7 +110,7 @@ def icmp_frame(path: LinkPath, source: str, destination: str, *, icmp_type: int 
 
     network = network_layer(source, destination, ttl=ttl)
     message: Any
-    if ipaddress.ip_address(destination).version == 6:
+    if parse_ip(destination, "destination").version == 6:
         message = ICMPv6(type=128 if icmp_type is None else icmp_type, code=code, id=ident,
                          seq=seq)
     else:

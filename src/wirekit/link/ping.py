@@ -202,12 +202,7 @@ class Pinger:
             if ttl is not None:
                 self.sock.setsockopt(socket.IPPROTO_IP, IP_TTL, ttl)
         if interface is not None:
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
-                                     interface.encode())
-            except OSError as exc:
-                raise UsageError(f"cannot bind to interface {interface}: {exc.strerror}") \
-                    from exc
+            self._bind_to_device(interface)
         if self.datagram:
             # The kernel assigns the identifier: it is the socket's local "port".
             self.sock.bind(("::", 0) if self.ipv6 else ("0.0.0.0", 0))
@@ -218,6 +213,17 @@ class Pinger:
                 self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
             else:
                 self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+
+    def _bind_to_device(self, interface: str) -> None:
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+        except OSError as exc:
+            if exc.errno == errno.ENODEV:
+                # The same error, exit code and list of names as capture, send and monitor.
+                from wirekit.link.interfaces import unknown_interface
+
+                raise unknown_interface(interface) from exc
+            raise UsageError(f"cannot bind to interface {interface}: {exc.strerror}") from exc
 
     def close(self) -> None:
         self.sock.close()
@@ -360,7 +366,7 @@ class PingPlan:
             raise UsageError("-i must be between 0.001 and 3600 seconds")
         if not 0 <= self.size <= MAX_SIZE:
             raise UsageError(f"-s must be between 0 and {MAX_SIZE}")
-        if self.linger < 0:
+        if not self.linger >= 0:  # so that NaN is refused too
             raise UsageError("-W must not be negative")
 
 

@@ -34,6 +34,11 @@ from wirekit.link.sender import FrameSender
 
 TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
 MAX_PORTS = 65535
+#: ``--rate`` in SYNs per second (0: no limit).  The probe sleeps between SYNs and a stop
+#: request waits for the sleep, so a slower rate would make Ctrl-C seem ignored.
+MIN_RATE, MAX_RATE = 0.1, 1_000_000.0
+#: ``--timeout`` in seconds: long enough for any path, short enough that the run ends.
+MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0
 
 
 def parse_ports(spec: str) -> list[int]:
@@ -58,6 +63,26 @@ def parse_ports(spec: str) -> list[int]:
     if not ports:
         raise UsageError("no ports given")
     return ports
+
+
+def pacing_gap(rate: float) -> float:
+    """Seconds to wait after each SYN for ``--rate`` SYNs per second (0: no limit)."""
+    if rate == 0:
+        return 0.0
+    # Written so that NaN fails too: every comparison with NaN is false.
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise UsageError(f"--rate must be 0 (no limit) or between {MIN_RATE:g} and "
+                         f"{MAX_RATE:.0f} SYNs per second, not {rate:g}")
+    return 1.0 / rate
+
+
+def check_timing(timeout: float, retries: int) -> None:
+    """A usage error unless ``--timeout`` and ``--retries`` let the probe end."""
+    if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
+        raise UsageError(f"--timeout must be between {MIN_TIMEOUT:g} and {MAX_TIMEOUT:g} "
+                         f"seconds, not {timeout:g}")
+    if retries < 0:
+        raise UsageError("--retries must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +138,11 @@ class SynProber:
 
     def __init__(self, target: ProbeTarget, *, timeout: float = 1.0, retries: int = 2,
                  rate: float = 0.0) -> None:
-        if timeout <= 0 or retries < 0:
-            raise UsageError("--timeout must be positive and --retries not negative")
+        check_timing(timeout, retries)
+        self.gap = pacing_gap(rate)
         self.target = target
         self.timeout = timeout
         self.retries = retries
-        self.gap = 1.0 / rate if rate > 0 else 0.0
         self._reservation = self._reserve_port()
         self.sport = int(self._reservation.getsockname()[1])
         self.sender = FrameSender(target.interface.name,

@@ -54,6 +54,12 @@ KIB = 1024
 MIB = 1024 * KIB
 DEFAULT_BLOCK_SIZE = 2 * MIB
 DEFAULT_BLOCK_COUNT = 32
+#: The kernel takes the ring geometry as u32 fields and refuses a ring of 4 GiB or more
+#: (packet_set_ring checks block size x block count against UINT_MAX).
+MAX_RING_SIZE = 2**32 - 1
+#: The largest ``-B`` in KiB, and the largest block that still leaves room for two blocks.
+MAX_BUFFER_KIB = MAX_RING_SIZE // KIB
+MAX_BLOCK_KIB = 2**30 // KIB
 
 _BLOCK_HEADER = struct.Struct("=IIIIII")  # version, offset_to_priv, status, num_pkts, first, len
 _FRAME_HEADER = struct.Struct("=IIIIIIHHIIH")  # ... tp_mac, tp_net, rxhash, vlan_tci, vlan_tpid
@@ -77,10 +83,31 @@ class RingConfig:
     frame_size: int = 2048
     retire_timeout_ms: int = 50
 
+    def __post_init__(self) -> None:
+        # Checked here so a bad geometry is a usage error, not struct.error from request().
+        if self.block_size < mmap.PAGESIZE or self.block_size & (self.block_size - 1):
+            raise UsageError(f"block size must be a power of two of at least "
+                             f"{mmap.PAGESIZE // KIB} KiB, not {self.block_size} bytes")
+        if self.block_count < 1 or self.total_size > MAX_RING_SIZE:
+            raise UsageError(f"a ring of {self.block_count} blocks of {self.block_size} bytes "
+                             "is not between one block and 4 GiB (the kernel's limit)")
+        if not 0 < self.frame_size <= self.block_size:
+            raise UsageError(f"frame size {self.frame_size} does not fit a "
+                             f"{self.block_size}-byte block")
+        if not 0 <= self.retire_timeout_ms <= MAX_RING_SIZE:
+            raise UsageError(f"retire timeout {self.retire_timeout_ms} ms is out of range")
+
     @classmethod
     def from_kib(cls, buffer_kib: int | None, block_kib: int | None,
                  retire_timeout_ms: int = 50) -> RingConfig:
         """The config for ``-B KiB`` (total) and ``--block-size KiB``, validated."""
+        # None or 0 means the default, as before; the limits keep every field within a u32.
+        if buffer_kib is not None and not 0 <= buffer_kib <= MAX_BUFFER_KIB:
+            raise UsageError(f"-B must be a size in KiB of at most {MAX_BUFFER_KIB} (a ring "
+                             f"is smaller than 4 GiB), not {buffer_kib}")
+        if block_kib is not None and not 0 <= block_kib <= MAX_BLOCK_KIB:
+            raise UsageError(f"--block-size must be a size in KiB of at most {MAX_BLOCK_KIB} "
+                             f"(two blocks must fit in 4 GiB), not {block_kib}")
         block = (block_kib or DEFAULT_BLOCK_SIZE // KIB) * KIB
         if block < mmap.PAGESIZE or block & (block - 1):
             raise UsageError(f"block size must be a power of two of at least "

@@ -196,3 +196,26 @@ def test_probe_over_loopback_and_the_martian_caveat(netns: NetnsPair) -> None:
         assert b"warning" not in four.stderr
     finally:
         server.kill()
+
+
+def test_ping_through_a_missing_interface_lists_the_existing_ones(netns: NetnsPair) -> None:
+    done = wirekit(netns, netns.ns_a, "ping", netns.ip4_b, "-c", "1", "-I", "nosuch0",
+                   check=False, timeout=20)
+    assert done.returncode == 7, done.stderr  # InterfaceError, as capture and send give
+    expected = f"no such interface: nosuch0 (interfaces here: lo, {netns.iface})"
+    assert done.stderr.decode().strip() == f"wirekit: error: {expected}"
+
+
+def test_probe_through_a_missing_interface_lists_the_existing_ones(netns: NetnsPair) -> None:
+    done = wirekit(netns, netns.ns_a, "probe", netns.ip4_b, "22", "--iface", "nosuch0",
+                   check=False, timeout=20)
+    assert done.returncode == 7, done.stderr
+    assert b"no such interface: nosuch0 (interfaces here: lo, " in done.stderr
+
+
+def test_probe_rejects_a_rate_that_is_not_a_rate(netns: NetnsPair) -> None:
+    for rate in ("-5", "nan", "1e-300"):
+        done = wirekit(netns, netns.ns_a, "probe", netns.ip4_b, "22", "--rate", rate,
+                       "--timeout", "0.2", "--retries", "0", check=False, timeout=20)
+        assert done.returncode == 2, (rate, done.stderr)
+        assert b"--rate" in done.stderr and b"internal error" not in done.stderr

@@ -261,6 +261,25 @@ def _capture_as_nobody(netns: NetnsPair, out: Path, nobody: pwd.struct_passwd) -
     assert len(frames_of(out)) == captured_count(err) == 4
 
 
+def test_drop_privileges_with_fanout_workers(netns: NetnsPair) -> None:
+    # The shared -c budget must exist before the switch: nobody may not read this Python's
+    # standard library (a pyenv under /root), so a later import would fail in the workers.
+    nobody = pwd.getpwnam("nobody")
+    with tempfile.TemporaryDirectory(prefix="wk-drop-") as where:
+        os.chown(where, nobody.pw_uid, nobody.pw_gid)
+        out = Path(where) / "fanout.pcap"
+        capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-Z", "nobody",
+                                             "--workers", "2", "-c", "2", "-w", str(out),
+                                             "icmp"])
+        wait_for(capture, "listening on")
+        netns.run(netns.ns_b, "ping", "-c", "2", "-i", "0.05", netns.ip4_a)
+        _, err = capture.communicate(timeout=30)  # -c 2 ends it
+        assert capture.returncode == 0, err
+        assert captured_count(err) == 2
+        assert out.stat().st_uid == nobody.pw_uid
+        assert len(frames_of(out)) == 2
+
+
 @pytest.mark.parametrize("user", ["no-such-user-wk"])
 def test_drop_privileges_to_an_unknown_user_is_a_usage_error(netns: NetnsPair,
                                                               user: str) -> None:
@@ -296,3 +315,21 @@ def test_snaplen_cuts_frames_and_keeps_the_wire_length(netns: NetnsPair, tmp_pat
                            "-e", "frame.len"], capture_output=True, text=True, check=True,
                           timeout=60)
     assert done.stdout.split() == ["64", "442", "64", "442"]
+
+
+def test_snaplen_zero_means_the_maximum_as_in_tcpdump(netns: NetnsPair, tmp_path: Path) -> None:
+    out = tmp_path / "whole.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-s", "0", "-c", "2",
+                                         "-w", str(out), "icmp"])
+    wait_for(capture, "snapshot length 262144 bytes")
+    netns.run(netns.ns_b, "ping", "-c", "1", "-s", "400", netns.ip4_a)
+    _, err = capture.communicate(timeout=20)
+    assert capture.returncode == 0, err
+    assert [len(frame) for frame in frames_of(out)] == [442, 442]
+
+
+def test_capture_ring_beyond_4_gib_is_a_usage_error(netns: NetnsPair) -> None:
+    done = wirekit(netns, netns.ns_a, "capture", netns.iface, "-c", "1", "-B", "99999999999",
+                   "icmp", check=False, timeout=20)
+    assert done.returncode == 2, done.stderr
+    assert b"'-B'" in done.stderr and b"internal error" not in done.stderr

@@ -111,3 +111,16 @@ def test_send_json_and_errors(netns: NetnsPair) -> None:
     mixed = wirekit(netns, netns.ns_a, "send", "tcp", netns.ip4_a, netns.ip6_b, "1", "2",
                     netns.iface, check=False)
     assert mixed.returncode == 2 and b"Traceback" not in mixed.stderr
+
+
+def test_send_names_a_bad_address_as_a_usage_error(netns: NetnsPair) -> None:
+    a, b, iface = netns.ip4_a, netns.ip4_b, netns.iface
+    runs = [("DST", ("tcp", a, "bad", "1", "2", iface)),
+            ("SRC", ("udp", "bad", b, "1", "2", iface)),
+            ("DST", ("icmp", a, "1.2.3.999", iface))]
+    for name, args in runs:
+        done = wirekit(netns, netns.ns_a, "send", *args, check=False, timeout=20)
+        assert done.returncode == 2, done.stderr
+        assert f"Invalid value for '{name}'".encode() in done.stderr
+        assert b"is not an IPv4 or IPv6 address" in done.stderr
+        assert b"internal error" not in done.stderr

@@ -54,7 +54,7 @@ def test_payload_is_timeval_then_counting_bytes() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"count": 0}, {"interval": 0.0}, {"size": 70000},
-                                    {"linger": -1.0}])
+                                    {"linger": -1.0}, {"linger": float("nan")}])
 def test_plan_validates(kwargs: dict[str, float]) -> None:
     with pytest.raises(UsageError):
         PingPlan(**kwargs)  # type: ignore[arg-type]
