@@ -285,8 +285,10 @@ class IPv6ExtHdrRouting(IPv6ExtHeader):
     """Routing header (RFC 8200 section 4.4; type 0 of RFC 2460, type 2 of RFC 6275, and the
     segment list of a type 4 SRH, RFC 8754): nh, len, type, segleft, reserved, addresses.
 
-    ``segleft`` is automatic (the number of addresses).  For an SRH, ``reserved`` holds the
-    last-entry, flags and tag octets.
+    ``segleft`` is automatic (the number of addresses; for an SRH the index of the first
+    segment, n - 1, as RFC 8754 4.1 builds it).  For an SRH, ``reserved`` holds the
+    last-entry, flags and tag octets (RFC 8754 section 2); unless set, it is built with
+    last-entry = the index of the last segment, as the RFC requires, flags and tag 0.
     """
 
     __slots__ = ()
@@ -305,12 +307,22 @@ class IPv6ExtHdrRouting(IPv6ExtHeader):
     def auto_values(self, var: bytes, payload: bytes, layers: list[Layer],
                     index: int) -> dict[str, Any]:
         values = super().auto_values(var, payload, layers, index)
-        values["segleft"] = len(var) // 16
+        segments = len(var) // 16
+        values["segleft"] = segments
+        if self._f.get("type") == 4 and segments:
+            # RFC 8754 section 4.1: a source sets Segments Left and Last Entry to n - 1 and
+            # puts Segment List[n - 1] in the destination address.
+            values["segleft"] = segments - 1
+            values["reserved"] = _srh_word(segments)
         return values
 
     def _expected(self, name: str) -> Any:
+        segments = len(self._body()) // 16
+        srh = self.type == 4 and segments > 0
         if name == "segleft":
-            return len(self._body()) // 16
+            return segments - 1 if srh else segments
+        if name == "reserved" and srh:
+            return _srh_word(segments)
         return super()._expected(name)
 
     def final_destination(self) -> tuple[bytes, int] | None:
@@ -324,6 +336,11 @@ class IPv6ExtHdrRouting(IPv6ExtHeader):
         # Types 0 and 2 list the hops in order; an SRH lists segments last first (RFC 8754).
         at = 0 if self.type == 4 else (len(body) // 16 - 1) * 16
         return body[at:at + 16], at
+
+
+def _srh_word(segments: int) -> int:
+    """An SRH's last-entry/flags/tag word: last entry = index of the last segment."""
+    return (segments - 1) << 24
 
 
 class IPv6ExtHdrFragment(IPv6ExtHeader):

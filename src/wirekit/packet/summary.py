@@ -423,8 +423,10 @@ def _ext_token(ext: Layer, payload: int) -> str:
     if isinstance(ext, IPv6ExtHdrRouting):
         addresses = "".join(f", [{i}]{address}" for i, address in enumerate(ext.addresses))
         deprecated = " [Deprecated]" if ext.type == 0 else ""
+        word = ext.reserved or 0
+        srh = f", last-entry={word >> 24}, tag={word & 0xFFFF:x}" if ext.type == 4 else ""
         return (f"RT6 (len={ext.len}, type={ext.type}{deprecated}, segleft={ext.segleft}"
-                f"{addresses})")
+                f"{srh}{addresses})")
     return ext.name
 
 

@@ -160,3 +160,21 @@ def test_wirekit_builds_scapy_parses_and_recomputes_the_same(spec: Spec) -> None
 @given(any_packet)
 def test_both_build_the_same_bytes(spec: Spec) -> None:
     assert bytes(to_wirekit(spec)) == bytes(to_scapy(spec))
+
+
+def test_a_segment_routing_header_builds_as_scapy_does() -> None:
+    """RFC 8754 4.1: Segments Left and Last Entry are n - 1 at the source."""
+    from scapy.layers.inet import UDP as ScapyUDP
+    from scapy.layers.inet6 import IPv6 as ScapyIPv6
+    from scapy.layers.inet6 import IPv6ExtHdrSegmentRouting
+
+    from wirekit.packet import UDP, IPv6, IPv6ExtHdrRouting
+
+    segments = ["2001:db8::9", "2001:db8::8", "2001:db8::7"]
+    ours = bytes(IPv6(src="2001:db8::1", dst="2001:db8::7")
+                 / IPv6ExtHdrRouting(type=4, addresses=segments) / UDP(sport=1, dport=2))
+    theirs = bytes(ScapyIPv6(src="2001:db8::1", dst="2001:db8::7")
+                   / IPv6ExtHdrSegmentRouting(addresses=segments) / ScapyUDP(sport=1, dport=2))
+    assert ours == theirs
+    routing = parse(ours, IPv6)[IPv6ExtHdrRouting]
+    assert routing.segleft == 2 and (routing.reserved or 0) >> 24 == 2

@@ -307,6 +307,12 @@ def test_tcp_options_cut_by_the_capture_match_tcpdump(tmp_path: Path) -> None:
             assert ours == output.strip(), (options, snaplen)
 
 
+def test_segment_routing_header_matches_tcpdump(tmp_path: Path) -> None:
+    require_tool("tcpdump")
+    srh = IPv6ExtHdrRouting(type=4, addresses=["2001:db8::9", "2001:db8::8"])
+    assert_same_lines(tmp_path, [bytes(E() / I6() / srh / UDP(sport=50000, dport=50001))])
+
+
 def test_tunnels_match_tcpdump(tmp_path: Path) -> None:
     """IP-in-IP, 6in4, 4in6 and 6in6: tcpdump prints the inner packet after the outer
     addresses."""
