@@ -47,6 +47,8 @@ IPV6_RECVHOPLIMIT = 51
 IPV6_HOPLIMIT = 52
 #: iputils' biggest payload: 65535 - 20 (IPv4 header) - 8 (ICMP header).
 MAX_SIZE = 65507
+#: The longest -W: an hour, as for -i (a bounded wait, never an endless one).
+MAX_LINGER = 3600.0
 
 
 @dataclass(slots=True)
@@ -366,8 +368,8 @@ class PingPlan:
             raise UsageError("-i must be between 0.001 and 3600 seconds")
         if not 0 <= self.size <= MAX_SIZE:
             raise UsageError(f"-s must be between 0 and {MAX_SIZE}")
-        if not self.linger >= 0:  # so that NaN is refused too
-            raise UsageError("-W must not be negative")
+        if not 0 <= self.linger <= MAX_LINGER:  # so that NaN and infinity are refused too
+            raise UsageError(f"-W must be between 0 and {MAX_LINGER:g} seconds")
 
 
 def run_ping(pinger: Pinger, plan: PingPlan, *, stop: object,

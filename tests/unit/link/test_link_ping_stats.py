@@ -54,7 +54,8 @@ def test_payload_is_timeval_then_counting_bytes() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"count": 0}, {"interval": 0.0}, {"size": 70000},
-                                    {"linger": -1.0}, {"linger": float("nan")}])
+                                    {"linger": -1.0}, {"linger": float("nan")},
+                                    {"linger": float("inf")}])
 def test_plan_validates(kwargs: dict[str, float]) -> None:
     with pytest.raises(UsageError):
         PingPlan(**kwargs)  # type: ignore[arg-type]
