@@ -109,12 +109,23 @@ def summary_lines(run: TestRun, peer: PeerResults | None, rtt: bool) -> list[str
     if len(pairs) > 1 and not bidir:
         sent = _sum_sample([p.side(True) for p in pairs])
         received = _sum_sample([p.side(False) for p in pairs])
-        lines += _pair_lines("[SUM]", StreamPair(sent, None), udp, rtt, received)
+        both = _pair_lines("[SUM]", StreamPair(sent, None), udp, rtt, received)
+        lines += both if peer is not None else both[:1] if sent.sender else both[1:]
     return lines
 
 
 def _pair_lines(label: str, pair: StreamPair, udp: bool, rtt: bool,
                 received: StreamSample | None = None) -> list[str]:
+    lines = _both_lines(label, pair, udp, rtt, received)
+    if pair.remote is None and received is None:
+        # No results from the peer (a test the client terminated): only this side's own
+        # line, as iperf3 prints it; the other would repeat our count under the peer's name.
+        return [lines[0] if pair.local.sender else lines[1]]
+    return lines
+
+
+def _both_lines(label: str, pair: StreamPair, udp: bool, rtt: bool,
+                received: StreamSample | None) -> list[str]:
     sent = pair.side(True)
     got = received or pair.side(False)
     if udp:
