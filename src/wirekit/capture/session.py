@@ -22,6 +22,7 @@ from wirekit.errors import CaptureFileError
 from wirekit.link.bpf import FilterProgram
 from wirekit.link.privileges import drop_privileges, preload
 from wirekit.packet.linktype import LinkType
+from wirekit.pcap.timestamps import TimeStyle
 
 DISPLAYS = ("summary", "verbose", "hex", "json", "none")
 #: Everything a capture may import after ``--drop-privileges`` has taken the right to.
@@ -40,6 +41,8 @@ class OutputSpec:
     path: Path | None = None
     display: str = "summary"
     nano: bool = False
+    #: the time column of printed lines (tcpdump's -t styles); files keep full timestamps
+    time_style: TimeStyle = TimeStyle.CLOCK
 
 
 class CaptureSession:
@@ -142,11 +145,12 @@ class CaptureSession:
         display = self.output.display
         if display == "none" and not sinks:
             sinks.append(CountingSink())
+        nano, style = self.output.nano, self.output.time_style
         printer = {"summary": SummarySink, "hex": HexSink, "json": JsonSink}.get(display)
         if printer is not None:
-            sinks.append(printer(self.link, nano=self.output.nano))
+            sinks.append(printer(self.link, nano=nano, style=style))
         elif display == "verbose":
-            sinks.append(VerboseSink(self.link, nano=self.output.nano,
+            sinks.append(VerboseSink(self.link, nano=nano, style=style,
                                      ifname=self.options.interface))
         return sinks
 

@@ -11,25 +11,38 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from wirekit.packet.linktype import LinkType
+from wirekit.pcap.timestamps import TimeStyle, format_time
+
+if TYPE_CHECKING:
+    from wirekit.packet import Packet
 
 
 class Timestamps:
-    """tcpdump's default time column, ``HH:MM:SS.ffffff`` in local time (``--nano``: 9 digits).
+    """tcpdump's time column in one of its styles (``-t`` ... ``-ttttt``, see TimeStyle).
 
-    ``localtime`` is called once per second of capture time, not once per packet.
+    The default style is ``HH:MM:SS.ffffff`` in local time (``--nano``: 9 digits), with
+    ``localtime`` called once per second of capture time, not once per packet; the other
+    styles are :func:`~wirekit.pcap.timestamps.format_time`'s, which is what ``wirekit read``
+    prints, so a live capture and the file read back show the same times.
     """
 
-    __slots__ = ("_nano", "_prefix", "_second")
+    __slots__ = ("_digits", "_first", "_nano", "_prefix", "_previous", "_second", "style")
 
-    def __init__(self, nano: bool = False) -> None:
+    def __init__(self, nano: bool = False, style: TimeStyle = TimeStyle.CLOCK) -> None:
         self._nano = nano
+        self._digits = 9 if nano else 6
+        self.style = style
         self._second = -1
         self._prefix = ""
+        self._first: int | None = None
+        self._previous: int | None = None
 
     def __call__(self, timestamp_ns: int) -> str:
+        if self.style is not TimeStyle.CLOCK:
+            return self._styled(timestamp_ns)
         second, fraction = divmod(timestamp_ns, 1_000_000_000)
         if second != self._second:
             self._second = second
@@ -38,25 +51,43 @@ class Timestamps:
             return f"{self._prefix}.{fraction:09d}"
         return f"{self._prefix}.{fraction // 1000:06d}"
 
+    def _styled(self, timestamp_ns: int) -> str:
+        if self._first is None:
+            self._first = timestamp_ns
+        text = format_time(timestamp_ns, self.style, digits=self._digits,
+                           previous_ns=self._previous, first_ns=self._first)
+        self._previous = timestamp_ns
+        return text
+
+    def prefix(self, timestamp_ns: int) -> str:
+        """The time column and its separating space; nothing at all under ``-t``."""
+        text = self(timestamp_ns)
+        return f"{text} " if text else ""
+
 
 class SummarySink:
     """One tcpdump-style line per frame: time, then the codec's summary."""
 
-    def __init__(self, link: LinkType, out: TextIO | None = None, *, nano: bool = False) -> None:
+    def __init__(self, link: LinkType, out: TextIO | None = None, *, nano: bool = False,
+                 style: TimeStyle = TimeStyle.CLOCK) -> None:
         from wirekit.packet import parse
 
         self._parse = parse
         self.link = link
         self.out = out or sys.stdout
-        self.stamp = Timestamps(nano)
+        self.stamp = Timestamps(nano, style)
         self.count = 0
 
-    def line(self, data: memoryview, timestamp_ns: int) -> str:
-        return f"{self.stamp(timestamp_ns)} {self._parse(data, self.link).summary()}"
+    def packet(self, data: memoryview, orig_len: int) -> Packet:
+        """The frame decoded; the wire length lets a snaplen-cut frame read as tcpdump's."""
+        return self._parse(data, self.link, wire_len=orig_len)
+
+    def line(self, data: memoryview, timestamp_ns: int, orig_len: int) -> str:
+        return f"{self.stamp.prefix(timestamp_ns)}{self.packet(data, orig_len).summary()}"
 
     def write(self, data: memoryview, timestamp_ns: int, orig_len: int) -> None:
         self.count += 1
-        self.out.write(self.line(data, timestamp_ns) + "\n")
+        self.out.write(self.line(data, timestamp_ns, orig_len) + "\n")
 
     def close(self) -> None:
         self.out.flush()
@@ -66,15 +97,16 @@ class VerboseSink(SummarySink):
     """``-v``: the seed's full breakdown of every frame (codec ``show_text``)."""
 
     def __init__(self, link: LinkType, out: TextIO | None = None, *, nano: bool = False,
-                 ifname: str = "") -> None:
-        super().__init__(link, out, nano=nano)
+                 style: TimeStyle = TimeStyle.CLOCK, ifname: str = "") -> None:
+        super().__init__(link, out, nano=nano, style=style)
         self.ifname = ifname
 
     def write(self, data: memoryview, timestamp_ns: int, orig_len: int) -> None:
         self.count += 1
-        packet = self._parse(data, self.link)
-        where = f" on {self.ifname}" if self.ifname else ""
-        self.out.write(f"=== Packet {self.count}: {self.stamp(timestamp_ns)}{where}, "
+        packet = self.packet(data, orig_len)
+        when = " ".join(part for part in (self.stamp(timestamp_ns),
+                                          f"on {self.ifname}" if self.ifname else "") if part)
+        self.out.write(f"=== Packet {self.count}: {when + ', ' if when else ''}"
                        f"{len(data)} bytes captured, {orig_len} on the wire\n"
                        f"{packet.show_text().rstrip()}\n\n")
 
@@ -84,8 +116,8 @@ class HexSink(SummarySink):
 
     def write(self, data: memoryview, timestamp_ns: int, orig_len: int) -> None:
         self.count += 1
-        packet = self._parse(data, self.link)
-        self.out.write(f"{self.stamp(timestamp_ns)} {packet.summary()}\n"
+        packet = self.packet(data, orig_len)
+        self.out.write(f"{self.stamp.prefix(timestamp_ns)}{packet.summary()}\n"
                        f"{packet.hexdump().rstrip()}\n")
 
 
@@ -94,7 +126,7 @@ class JsonSink(SummarySink):
 
     def write(self, data: memoryview, timestamp_ns: int, orig_len: int) -> None:
         self.count += 1
-        packet = self._parse(data, self.link)
+        packet = self.packet(data, orig_len)
         document = {"timestamp": timestamp_ns / 1e9, "timestamp_ns": timestamp_ns,
                     "caplen": len(data), "len": orig_len, "summary": packet.summary(),
                     "packet": packet.to_dict()}

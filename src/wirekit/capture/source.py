@@ -12,7 +12,7 @@ import contextlib
 import socket
 from dataclasses import dataclass, field
 
-from wirekit.errors import UsageError
+from wirekit.errors import CaptureError, UsageError
 from wirekit.link import afpacket
 from wirekit.link.afpacket import PacketStatistics
 from wirekit.link.bpf import FilterProgram, attach_filter, compile_filter, for_cooked_socket
@@ -27,6 +27,8 @@ from wirekit.packet.linktype import LinkType
 
 #: The pseudo-interface that captures on every interface, as in tcpdump.
 ANY = "any"
+#: ``-Q``: which frames to keep, by direction (tcpdump's names).
+DIRECTIONS = ("in", "out", "inout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class CaptureOptions:
     count: int | None = None
     workers: int = 1
     fanout_mode: str = "hash"
+    direction: str = "inout"
 
     def __post_init__(self) -> None:
         if not 1 <= self.snaplen <= 262144:
@@ -52,6 +55,9 @@ class CaptureOptions:
         if self.fanout_mode not in afpacket.FANOUT_MODES:
             raise UsageError(f"unknown fanout mode {self.fanout_mode!r} "
                              f"(one of {', '.join(afpacket.FANOUT_MODES)})")
+        if self.direction not in DIRECTIONS:
+            raise UsageError(f"unknown direction {self.direction!r} "
+                             f"(one of {', '.join(DIRECTIONS)})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +128,19 @@ class LiveSource:
 
     def _set_up(self, fanout_group: int | None) -> RxRing:
         attach_filter(self.sock, self.program)
+        incoming_only = self.options.direction == "in"
+        if incoming_only and fanout_group is None:
+            # -Q in: the kernel does not even queue frames this host sends (Linux 4.20);
+            # a fanout group gets the same from its flag below.
+            try:
+                afpacket.ignore_outgoing(self.sock)
+            except OSError as exc:
+                raise CaptureError(f"-Q in needs PACKET_IGNORE_OUTGOING (Linux 4.20): "
+                                   f"{exc.strerror}") from exc
         skip = None if fanout_group is not None else self.device.loopback_ifindex
         ring = RxRing(self.sock, self.options.ring, cooked=self.device.cooked,
-                      snaplen=self.options.snaplen, skip_outgoing_ifindex=skip)
+                      snaplen=self.options.snaplen, skip_outgoing_ifindex=skip,
+                      outgoing_only=self.options.direction == "out")
         try:
             afpacket.bind_packet_socket(self.sock, self.device.ifindex)
             if self.options.promiscuous and self.device.ifindex:
@@ -132,7 +148,7 @@ class LiveSource:
             if fanout_group is not None:
                 loopback = self.device.ifindex in (self.device.loopback_ifindex, 0)
                 afpacket.join_fanout(self.sock, fanout_group, self.options.fanout_mode,
-                                     ignore_outgoing_frames=loopback)
+                                     ignore_outgoing_frames=loopback or incoming_only)
         except BaseException:
             ring.close()
             raise

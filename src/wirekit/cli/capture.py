@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from wirekit.capture.session import CaptureSession, OutputSpec
-from wirekit.capture.source import CaptureOptions
+from wirekit.capture.source import DIRECTIONS, CaptureOptions
 from wirekit.errors import UsageError
 from wirekit.link.afpacket import FANOUT_MODES
 from wirekit.link.bpf import DEFAULT_SNAPLEN as MAX_SNAPLEN
 from wirekit.link.bpf import compile_filter
 from wirekit.link.ring import MAX_BLOCK_KIB, MAX_BUFFER_KIB, RingConfig
+from wirekit.pcap.timestamps import TimeStyle
 
 
 def _display(*, verbose: bool, hex_dump: bool, json_stream: bool, quiet: bool,
@@ -37,6 +38,7 @@ Examples:
                                                 256 MiB rings, two fanout workers
   wirekit capture eth0 -v icmp                  the full breakdown of each ICMP packet
   wirekit capture eth0 -d 'udp and not port 53' print the compiled BPF and exit
+  wirekit capture eth0 -Q out -tttt tcp         what this host sends, with dates
 """)
 @click.argument("iface")
 @click.argument("filter_words", nargs=-1, metavar="[FILTER]...")
@@ -63,6 +65,14 @@ Examples:
 @click.option("--block-size", "block_kib", type=click.IntRange(4, MAX_BLOCK_KIB),
               help="Ring block size in KiB, a power of two (default 2048).")
 @click.option("--nano", is_flag=True, help="Nanosecond timestamps (file and display).")
+@click.option("-t", "time_style", count=True,
+              help="Timestamp style, as tcpdump: -t none, -tt epoch seconds, -ttt since "
+                   "the previous packet, -tttt date and time, -ttttt since the first packet. "
+                   "Default: local time of day.")
+@click.option("-Q", "--direction", type=click.Choice(DIRECTIONS), default="inout",
+              show_default=True,
+              help="Keep only frames received (in) or sent (out) by this host, as tcpdump "
+                   "-Q.  On loopback every frame is an incoming one, so `-Q out` shows none.")
 @click.option("-d", "dump", is_flag=True, help="Print the compiled BPF program and exit.")
 @click.option("-Z", "--drop-privileges", "user", metavar="USER",
               help="Switch to USER once the sockets are open (as tcpdump -Z).")
@@ -70,7 +80,7 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
             write_file: Path | None, snaplen: int, verbose: bool, hex_dump: bool,
             json_stream: bool, also_print: bool, quiet: bool, workers: int, fanout_mode: str,
             no_promisc: bool, buffer_kib: int | None, block_kib: int | None, nano: bool,
-            dump: bool, user: str | None) -> None:
+            time_style: int, direction: str, dump: bool, user: str | None) -> None:
     """Capture packets on IFACE (or `any`) with an optional tcpdump-syntax FILTER.
 
     The filter is compiled by libpcap and runs in the kernel; frames are read in place from
@@ -85,14 +95,15 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
     options = CaptureOptions(
         interface=iface, expression=expression, snaplen=snaplen, promiscuous=not no_promisc,
         ring=RingConfig.from_kib(buffer_kib, block_kib), count=count, workers=workers,
-        fanout_mode=fanout_mode)
+        fanout_mode=fanout_mode, direction=direction)
     if dump:
         from wirekit.capture.source import resolve_device
 
         click.echo(compile_filter(expression, resolve_device(iface).link,
                                   snaplen=snaplen).dump())
         return
-    session = CaptureSession(options, OutputSpec(write_file, display, nano))
+    style = TimeStyle(min(time_style, TimeStyle.SINCE_FIRST))
+    session = CaptureSession(options, OutputSpec(write_file, display, nano, style))
     try:
         if user is not None:
             session.drop_privileges(user)

@@ -160,16 +160,22 @@ class RxRing:
     ``cooked`` says the socket is SOCK_DGRAM (the ``any`` device): every frame then gets a
     Linux cooked v2 (SLL2) header, written into the headroom in front of it.
     ``skip_outgoing_ifindex`` drops frames the host sent on that interface (loopback), which
-    would otherwise be seen twice.
+    would otherwise be seen twice.  ``outgoing_only`` keeps only frames the host sent
+    (``capture -Q out``); "incoming only" needs no help here, the socket's
+    PACKET_IGNORE_OUTGOING does it in the kernel.
     """
 
     def __init__(self, sock: socket.socket, config: RingConfig, *, cooked: bool = False,
-                 snaplen: int = 262144, skip_outgoing_ifindex: int | None = None) -> None:
+                 snaplen: int = 262144, skip_outgoing_ifindex: int | None = None,
+                 outgoing_only: bool = False) -> None:
         self.sock = sock
         self.config = config
         self.cooked = cooked
         self.snaplen = snaplen
         self.skip_outgoing_ifindex = skip_outgoing_ifindex
+        self.outgoing_only = outgoing_only
+        #: frames that need _adjust: cooked ones, and any whose direction must be checked
+        self._special = cooked or skip_outgoing_ifindex is not None or outgoing_only
         self.skipped = 0
         self._next = 0
         self._poll = select.poll()
@@ -239,7 +245,7 @@ class RxRing:
         view = self._view
         unpack = _FRAME_HEADER.unpack_from
         position = block + _BLOCK_HEADER.unpack_from(mem, block)[4]
-        special = self.cooked or self.skip_outgoing_ifindex is not None
+        special = self._special
         snaplen = self.snaplen
         for _ in range(count):
             next_offset, sec, nsec, caplen, length, status, mac = unpack(mem, position)[:7]
@@ -261,7 +267,7 @@ class RxRing:
         view = self._view
         unpack = _FRAME_START.unpack_from
         position = block + _BLOCK_HEADER.unpack_from(mem, block)[4]
-        special = self.cooked or self.skip_outgoing_ifindex is not None
+        special = self._special
         snaplen = self.snaplen
         delivered = 0
         for _ in range(count):
@@ -289,7 +295,12 @@ class RxRing:
         status, _mac, _net, _hash, tci, tpid = _FRAME_HEADER.unpack_from(self._map, header)[5:]
         (_family, protocol, ifindex, hatype, pkttype, halen,
          address) = _SOCKADDR_LL.unpack_from(self._map, header + SOCKADDR_LL_OFFSET)
-        if pkttype == PACKET_OUTGOING and ifindex == self.skip_outgoing_ifindex:
+        if pkttype == PACKET_OUTGOING:
+            # libpcap's order (pcap-linux.c): a frame sent on loopback is skipped even with
+            # -Q out, since its incoming copy is the one shown; so "lo -Q out" shows nothing.
+            if ifindex == self.skip_outgoing_ifindex:
+                return None
+        elif self.outgoing_only:
             return None
         if self.cooked:
             start -= SLL2_HEADER_LEN

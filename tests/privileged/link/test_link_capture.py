@@ -333,3 +333,92 @@ def test_capture_ring_beyond_4_gib_is_a_usage_error(netns: NetnsPair) -> None:
                    "icmp", check=False, timeout=20)
     assert done.returncode == 2, done.stderr
     assert b"'-B'" in done.stderr and b"internal error" not in done.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("direction", ["in", "out", "inout"])
+def test_direction_keeps_what_tcpdump_q_keeps(netns: NetnsPair, tmp_path: Path, direction: str,
+                                              workers: str) -> None:
+    tcpdump = require_tool("tcpdump")
+    ours, theirs = tmp_path / "wirekit.pcap", tmp_path / "tcpdump.pcap"
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-Q", direction,
+                                         "--workers", workers, "-w", str(ours), "icmp"])
+    peer = start(netns, netns.ns_a, [tcpdump, "-i", netns.iface, "-Q", direction, "-w",
+                                      str(theirs), "--immediate-mode", "icmp"])
+    wait_for(capture, "listening on")
+    wait_for(peer, "listening on")
+    netns.run(netns.ns_b, "ping", "-c", "3", "-i", "0.05", netns.ip4_a)  # requests come in
+    time.sleep(0.3)
+    _, err, code = stop(capture)
+    stop(peer)
+    assert code == 0, err
+    mine = frames_of(ours)
+    expected = {"in": 3, "out": 3, "inout": 6}[direction]
+    assert len(mine) == expected == captured_count(err)
+    assert sorted(mine) == sorted(frames_of(theirs))
+    kinds = {frame[34] for frame in mine}  # ICMP type after Ethernet + a 20-byte IPv4 header
+    assert kinds == {"in": {8}, "out": {0}, "inout": {0, 8}}[direction]
+
+
+def test_direction_out_on_loopback_shows_nothing_as_tcpdump(netns: NetnsPair) -> None:
+    # libpcap skips what the host sends on lo (its incoming copy is the one shown), so
+    # "-Q out" there keeps nothing: the same here.
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", "lo", "-Q", "out", "icmp"])
+    wait_for(capture, "listening on")
+    netns.run(netns.ns_a, "ping", "-c", "2", "-i", "0.05", "127.0.0.1")
+    time.sleep(0.2)
+    out, err, code = stop(capture)
+    assert code == 0, err
+    assert out == b"" and captured_count(err) == 0
+
+
+def test_unknown_direction_is_a_usage_error(netns: NetnsPair) -> None:
+    done = wirekit(netns, netns.ns_a, "capture", netns.iface, "-Q", "sideways", check=False,
+                   timeout=20)
+    assert done.returncode == 2
+    assert b"'sideways' is not one of 'in', 'out', 'inout'" in done.stderr
+
+
+def _two_pings(netns: NetnsPair, *args: str) -> list[str]:
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-c", "4", *args,
+                                         "icmp"])
+    wait_for(capture, "listening on")
+    netns.run(netns.ns_b, "ping", "-c", "2", "-i", "0.2", "-s", "400", netns.ip4_a)
+    out, err = capture.communicate(timeout=20)
+    assert capture.returncode == 0, err
+    return out.decode().splitlines()
+
+
+def test_time_styles_follow_tcpdumps_t_options(netns: NetnsPair) -> None:
+    none = _two_pings(netns, "-t")
+    assert all(line.startswith((f"IP {netns.ip4_b} > ", f"IP {netns.ip4_a} > "))
+               for line in none)
+    epoch = _two_pings(netns, "-tt")
+    seconds = float(epoch[0].split()[0])
+    assert abs(seconds - time.time()) < 60 and epoch[0].split()[0][-7] == "."
+    delta = _two_pings(netns, "-ttt")
+    assert delta[0].startswith(" 00:00:00.000000 ")
+    assert delta[2].startswith(" 00:00:00.")  # 0.2 s after the reply before it
+    dated = _two_pings(netns, "-tttt", "--nano")
+    assert dated[0][4] == "-" and dated[0][10] == " " and dated[0].split()[1][8] == "."
+    assert len(dated[0].split()[1]) == len("HH:MM:SS.123456789")
+    first = _two_pings(netns, "-ttttt")
+    assert first[0].startswith(" 00:00:00.000000 ")
+    assert float(first[3].split()[0].split(":")[2]) >= 0.2
+
+
+def test_snaplen_cut_lines_match_tcpdump(netns: NetnsPair) -> None:
+    tcpdump = require_tool("tcpdump")
+    args = ["-s", "60", "-c", "4", "icmp"]
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-t", *args])
+    peer = start(netns, netns.ns_a, [tcpdump, "-i", netns.iface, "-t", "-nn", "-l",
+                                      "--immediate-mode", *args])
+    wait_for(capture, "listening on")
+    wait_for(peer, "listening on")
+    netns.run(netns.ns_b, "ping", "-c", "2", "-i", "0.05", "-s", "400", netns.ip4_a)
+    mine, err = capture.communicate(timeout=20)
+    theirs, _ = peer.communicate(timeout=20)
+    assert capture.returncode == 0, err
+    lines = mine.decode().splitlines()
+    assert len(lines) == 4 and "ICMP echo request" in lines[0]
+    assert lines == theirs.decode().splitlines()

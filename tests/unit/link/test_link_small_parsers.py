@@ -11,6 +11,7 @@ from wirekit.link.afpacket import PacketStatistics, sockaddr_ll
 from wirekit.link.craft import parse_hex_frame
 from wirekit.link.neighbour import group_mac
 from wirekit.link.probe import parse_ports
+from wirekit.pcap.timestamps import TimeStyle
 
 
 def test_ports_in_order_without_repeats() -> None:
@@ -75,6 +76,20 @@ def test_timestamps_like_tcpdump() -> None:
     text = stamp(1_700_000_000_123_456_789)
     assert len(text) == 15 and text[2] == text[5] == ":" and text.endswith(".123456")
     assert Timestamps(nano=True)(1_700_000_000_123_456_789).endswith(".123456789")
+
+
+def test_timestamp_styles_as_wirekit_read_prints_them() -> None:
+    base = 1_700_000_000_123_456_789
+    assert Timestamps(style=TimeStyle.NONE).prefix(base) == ""
+    assert Timestamps(style=TimeStyle.EPOCH).prefix(base) == "1700000000.123456 "
+    delta = Timestamps(style=TimeStyle.DELTA)
+    assert [delta(base), delta(base + 1_500_000_000), delta(base + 1_600_000_000)] == [
+        " 00:00:00.000000", " 00:00:01.500000", " 00:00:00.100000"]
+    first = Timestamps(nano=True, style=TimeStyle.SINCE_FIRST)
+    assert [first(base), first(base + 3_600_000_000_001)] == [
+        " 00:00:00.000000000", " 01:00:00.000000001"]
+    dated = Timestamps(style=TimeStyle.DATE)(base)
+    assert dated[4] == dated[7] == "-" and dated[10] == " " and dated.endswith(".123456")
 
 
 def test_loopback_caveat_only_for_ipv4_on_lo() -> None:
