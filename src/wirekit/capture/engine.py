@@ -57,6 +57,11 @@ class FrameSource(Protocol):
     def statistics(self) -> PacketStatistics: ...
 
 
+#: Why a capture stops at once, without draining the ring: the -c count, or the -W files of -G.
+FILE_LIMIT = "file limit"
+IMMEDIATE = ("count", FILE_LIMIT)
+
+
 class StopFlag:
     """Set once by a signal handler or a caller; the loop checks it between blocks."""
 
@@ -174,7 +179,7 @@ def run_capture(source: FrameSource, sinks: Sequence[Sink], stop: StopFlag, *,
     deadline: float | None = None
     while True:
         if stop and deadline is None:
-            if stop.reason == "count" or drain_ms <= 0:
+            if stop.reason in IMMEDIATE or drain_ms <= 0:
                 break
             deadline = time.monotonic() + drain_ms / 1000
         wait = POLL_TIMEOUT_MS if deadline is None else int((deadline - time.monotonic()) * 1000)

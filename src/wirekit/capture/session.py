@@ -10,19 +10,31 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wirekit.capture.engine import CaptureResult, Sink, StopFlag, run_capture, stop_on_signals
+from wirekit.capture.engine import (
+    FILE_LIMIT,
+    CaptureResult,
+    Sink,
+    StopFlag,
+    run_capture,
+    stop_on_signals,
+)
 from wirekit.capture.merge import merge_files, worker_path
+from wirekit.capture.rotation import RotatingFile, Rotation
 from wirekit.capture.sinks import CountingSink, HexSink, JsonSink, SummarySink, VerboseSink
 from wirekit.capture.source import CaptureOptions, LiveSource
 from wirekit.capture.workers import FanoutCapture
-from wirekit.errors import CaptureFileError
+from wirekit.errors import CaptureFileError, UsageError
 from wirekit.link.bpf import FilterProgram
 from wirekit.link.privileges import drop_privileges, preload
 from wirekit.packet.linktype import LinkType
 from wirekit.pcap.timestamps import TimeStyle
+
+if TYPE_CHECKING:
+    from wirekit.pcap import Writer
 
 DISPLAYS = ("summary", "verbose", "hex", "json", "none")
 #: Everything a capture may import after ``--drop-privileges`` has taken the right to.
@@ -43,6 +55,8 @@ class OutputSpec:
     nano: bool = False
     #: the time column of printed lines (tcpdump's -t styles); files keep full timestamps
     time_style: TimeStyle = TimeStyle.CLOCK
+    #: -C / -G / -W: spread the file over several (one capture process only)
+    rotation: Rotation = field(default_factory=Rotation)
 
 
 class CaptureSession:
@@ -53,6 +67,12 @@ class CaptureSession:
         self.output = output
         self._single: LiveSource | None = None
         self._fanout: FanoutCapture | None = None
+        self._rotating: RotatingFile | None = None
+        self._stop: StopFlag | None = None
+        if output.rotation.active and (output.path is None or str(output.path) == "-"):
+            raise UsageError("-C and -G rotate the file of -w: give one")
+        if output.rotation.active and options.workers > 1:
+            raise UsageError("-C and -G need a single capture process (no --workers)")
         if options.workers > 1:
             self._fanout = FanoutCapture(options)
         else:
@@ -110,13 +130,31 @@ class CaptureSession:
             self.close()
 
     def _run_single(self, source: LiveSource, stop: StopFlag) -> CaptureResult:
+        self._stop = stop
         with stop_on_signals(stop):
             sinks = self.make_sinks(self.output.path)
             try:
-                return run_capture(source, sinks, stop, count=self.options.count,
-                                   on_block=self._flush_printer, drain_ms=self.drain_ms)
+                result = run_capture(source, sinks, stop, count=self.options.count,
+                                     on_block=self._flush_printer, drain_ms=self.drain_ms)
             finally:
                 _close_all(sinks)
+        rotating = self._rotating
+        if rotating is not None and rotating.discarded:
+            # frames of the block that ended a -G -W capture, after its last file was closed
+            result = replace(result, captured=result.captured - rotating.discarded)
+        return result
+
+    @property
+    def files(self) -> list[Path]:
+        """The files written so far (several with -C or -G)."""
+        if self._rotating is not None:
+            return list(self._rotating.paths)
+        return [self.output.path] if self.output.path is not None else []
+
+    def _files_done(self) -> None:
+        """-G with -W: the last file is complete; end the capture as tcpdump does."""
+        if self._stop is not None:
+            self._stop.set(FILE_LIMIT)
 
     def _run_fanout(self, fanout: FanoutCapture, stop: StopFlag) -> CaptureResult:
         target = self.output.path
@@ -140,7 +178,11 @@ class CaptureSession:
     def make_sinks(self, path: Path | None) -> list[Sink]:
         """The file writer (if any) first, then the printer the options ask for."""
         sinks: list[Sink] = []
-        if path is not None:
+        if path is not None and self.output.rotation.active:
+            self._rotating = RotatingFile(path, self.output.rotation, self._writer,
+                                          limit_reached=self._files_done)
+            sinks.append(self._rotating)
+        elif path is not None:
             sinks.append(self._writer(path))
         display = self.output.display
         if display == "none" and not sinks:
@@ -154,11 +196,11 @@ class CaptureSession:
                                      ifname=self.options.interface))
         return sinks
 
-    def _writer(self, path: Path) -> Sink:
+    def _writer(self, path: Path) -> Writer:
         from wirekit.pcap import Writer
 
         try:
-            writer: Sink = Writer(str(path), self.link, nanosecond=self.output.nano,
+            writer = Writer(str(path), self.link, nanosecond=self.output.nano,
                                   snaplen=self.options.snaplen,
                                   interface_name=self.options.interface)
         except OSError as exc:

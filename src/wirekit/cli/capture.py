@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from wirekit.capture.engine import FILE_LIMIT
+from wirekit.capture.rotation import Rotation, parse_file_size
 from wirekit.capture.session import CaptureSession, OutputSpec
 from wirekit.capture.source import DIRECTIONS, CaptureOptions
 from wirekit.errors import UsageError
@@ -39,6 +41,10 @@ Examples:
   wirekit capture eth0 -v icmp                  the full breakdown of each ICMP packet
   wirekit capture eth0 -d 'udp and not port 53' print the compiled BPF and exit
   wirekit capture eth0 -Q out -tttt tcp         what this host sends, with dates
+  wirekit capture eth0 -w ring.pcap -C 100 -W 10
+                                                a ring of ten 100 MB files: ring.pcap0..9
+  wirekit capture eth0 -w 'dump-%H%M.pcap' -G 600 -W 6
+                                                one file per 10 minutes, stop after an hour
 """)
 @click.argument("iface")
 @click.argument("filter_words", nargs=-1, metavar="[FILTER]...")
@@ -69,6 +75,16 @@ Examples:
               help="Timestamp style, as tcpdump: -t none, -tt epoch seconds, -ttt since "
                    "the previous packet, -tttt date and time, -ttttt since the first packet. "
                    "Default: local time of day.")
+@click.option("-C", "file_size", metavar="SIZE",
+              help="With -w: start a new file once this one is larger than SIZE millions of "
+                   "bytes (tcpdump -C; 512k, 64m, 1g: binary units).  Files after the first "
+                   "get a number after the name: file1, file2...")
+@click.option("-G", "rotate_seconds", type=click.IntRange(1, 10 ** 7),
+              help="With -w: start a new file every N seconds; the -w name goes through "
+                   "strftime (dump-%H%M%S.pcap), as in tcpdump -G.")
+@click.option("-W", "file_count", type=click.IntRange(1, 10 ** 6),
+              help="With -C: keep a ring of N files, overwriting the oldest (names padded: "
+                   "file0, file1...).  With -G alone: stop after N files.")
 @click.option("-Q", "--direction", type=click.Choice(DIRECTIONS), default="inout",
               show_default=True,
               help="Keep only frames received (in) or sent (out) by this host, as tcpdump "
@@ -80,7 +96,9 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
             write_file: Path | None, snaplen: int, verbose: bool, hex_dump: bool,
             json_stream: bool, also_print: bool, quiet: bool, workers: int, fanout_mode: str,
             no_promisc: bool, buffer_kib: int | None, block_kib: int | None, nano: bool,
-            time_style: int, direction: str, dump: bool, user: str | None) -> None:
+            time_style: int, direction: str, file_size: str | None,
+            rotate_seconds: int | None, file_count: int | None, dump: bool,
+            user: str | None) -> None:
     """Capture packets on IFACE (or `any`) with an optional tcpdump-syntax FILTER.
 
     The filter is compiled by libpcap and runs in the kernel; frames are read in place from
@@ -103,7 +121,9 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
                                   snaplen=snaplen).dump())
         return
     style = TimeStyle(min(time_style, TimeStyle.SINCE_FIRST))
-    session = CaptureSession(options, OutputSpec(write_file, display, nano, style))
+    rotation = Rotation(size=parse_file_size(file_size) if file_size is not None else 0,
+                        seconds=rotate_seconds or 0, files=file_count or 0)
+    session = CaptureSession(options, OutputSpec(write_file, display, nano, style, rotation))
     try:
         if user is not None:
             session.drop_privileges(user)
@@ -113,6 +133,8 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
         session.close()
     if display != "none":
         click.echo("", err=True)
+    if result.reason == FILE_LIMIT:
+        click.echo(f"Maximum file limit reached: {rotation.files}", err=True)
     for line in result.report_lines():
         click.echo(line, err=True)
     if result.error is not None:

@@ -194,6 +194,16 @@ class Writer:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def position(self) -> int:
+        """Bytes written so far, headers included (what ``tcpdump -C`` compares with its
+        limit: ``pcap_dump_ftell``).  Buffered bytes count; nothing is flushed."""
+        try:
+            return self._file.tell()
+        except OSError as exc:
+            raise CaptureFileError(f"cannot tell the size of {self.name}: "
+                                   f"{exc.strerror or exc}") from exc
+
     def __enter__(self) -> Writer:
         return self
 

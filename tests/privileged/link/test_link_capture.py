@@ -422,3 +422,70 @@ def test_snaplen_cut_lines_match_tcpdump(netns: NetnsPair) -> None:
     lines = mine.decode().splitlines()
     assert len(lines) == 4 and "ICMP echo request" in lines[0]
     assert lines == theirs.decode().splitlines()
+
+
+def _udp_burst(netns: NetnsPair, count: int, size: int) -> None:
+    sender = (f"import socket, time\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              f"for i in range({count}):\n"
+              f"    s.sendto(b'x' * {size}, ('{netns.ip4_a}', 9))\n"
+              f"    if i % 50 == 49: time.sleep(0.01)")
+    netns.run(netns.ns_b, sys.executable, "-c", sender)
+
+
+def test_size_rotation_ring_matches_tcpdump(netns: NetnsPair, tmp_path: Path) -> None:
+    tcpdump = require_tool("tcpdump")
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir()
+    theirs.mkdir()
+    args = ["-C", "1", "-W", "3", "udp"]
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w",
+                                         str(ours / "ring.pcap"), *args])
+    peer = start(netns, netns.ns_a, [tcpdump, "-i", netns.iface, "-Z", "root", "-B", "65536",
+                                      "-w", str(theirs / "ring.pcap"), "--immediate-mode",
+                                      *args])
+    wait_for(capture, "listening on")
+    wait_for(peer, "listening on")
+    _udp_burst(netns, 3600, 1000)  # about 3.7 MB: four 1 MB files, so the ring wraps once
+    time.sleep(0.5)
+    _, err, code = stop(capture)
+    _, peer_err, _ = stop(peer)
+    assert code == 0, err
+    names = sorted(path.name for path in ours.iterdir())
+    assert names == sorted(path.name for path in theirs.iterdir()) == [
+        "ring.pcap0", "ring.pcap1", "ring.pcap2"]
+    assert captured_count(err) == captured_count(peer_err) == 3600
+    for name in names:
+        assert frames_of(ours / name) == frames_of(theirs / name), name
+
+
+def test_time_rotation_with_a_count_stops_like_tcpdump(netns: NetnsPair, tmp_path: Path) -> None:
+    capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-w",
+                                         str(tmp_path / "t-%s.pcap"), "-G", "1", "-W", "2",
+                                         "icmp"])
+    wait_for(capture, "listening on")
+    pinger = netns.popen(netns.ns_b, ["ping", "-c", "25", "-i", "0.2", netns.ip4_a])
+    try:
+        _, err = capture.communicate(timeout=20)  # ends by itself after two files
+    finally:
+        pinger.kill()
+        pinger.wait()
+    assert capture.returncode == 0, err
+    assert b"Maximum file limit reached: 2" in err
+    files = sorted(tmp_path.glob("t-*.pcap"))
+    assert len(files) == 2
+    seconds = [int(path.stem[2:]) for path in files]
+    assert seconds[1] - seconds[0] >= 1  # strftime's %s: the second each file was opened
+    assert sum(len(frames_of(path)) for path in files) == captured_count(err) >= 4
+
+
+def test_rotation_needs_a_file_and_one_process(netns: NetnsPair, tmp_path: Path) -> None:
+    alone = wirekit(netns, netns.ns_a, "capture", netns.iface, "-C", "1", check=False,
+                    timeout=20)
+    assert alone.returncode == 2 and b"-C and -G rotate the file of -w" in alone.stderr
+    fanout = wirekit(netns, netns.ns_a, "capture", netns.iface, "-w", str(tmp_path / "f"),
+                     "-G", "5", "--workers", "2", check=False, timeout=20)
+    assert fanout.returncode == 2 and b"single capture process" in fanout.stderr
+    bad = wirekit(netns, netns.ns_a, "capture", netns.iface, "-w", str(tmp_path / "f"),
+                  "-C", "1.5", check=False, timeout=20)
+    assert bad.returncode == 2 and b"invalid file size '1.5'" in bad.stderr
+    assert not list(tmp_path.iterdir())
