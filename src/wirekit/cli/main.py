@@ -25,6 +25,8 @@ from wirekit.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, WirekitError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     # packets and capture files
     "read": ("wirekit.cli.read", "read", "Decode a pcap or pcapng file, one line per packet."),
+    "rewrite": ("wirekit.cli.rewrite", "rewrite",
+                "Edit a capture file's frames: MACs, address maps, TTL, MTU, checksums."),
     # raw sockets
     "info": ("wirekit.cli.info", "info",
             "Show network interfaces: state, addresses, driver, counters."),

@@ -19,10 +19,14 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wirekit.errors import UsageError
 from wirekit.link.sender import MAX_BATCH, FrameSender, FrameVector
 from wirekit.packet.linktype import LinkType
+
+if TYPE_CHECKING:
+    from wirekit.rewrite import Rewrite
 
 #: The longest single sleep; the stop flag is looked at at least this often.
 MAX_SLEEP = 0.05
@@ -139,19 +143,55 @@ class ReplayStats:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Where a replay ends besides its loop count (tcpreplay's ``--limit``, ``--duration``)
+    and the pause between two passes (``--loopdelay-ms``); 0 means none."""
+
+    packets: int = 0
+    seconds: float = 0.0
+    loop_delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.packets < 0 or not self.seconds >= 0 or not self.loop_delay >= 0:
+            raise UsageError("--limit, --duration and --loopdelay-ms cannot be negative")
+
+
 class _Run:
     """The state of one replay: which frame is next, in which pass, and what was sent."""
 
     def __init__(self, sender: FrameSender, vector: FrameVector,
-                 stop: Callable[[], bool]) -> None:
+                 stop: Callable[[], bool], limits: Limits) -> None:
         self.sender = sender
         self.vector = vector
-        self.stop = stop
+        self.user_stop = stop
+        self.limits = limits
+        self.deadline = time.perf_counter() + limits.seconds if limits.seconds else None
         self.packets = 0
         self.bytes = 0
 
+    def stop(self) -> bool:
+        return self.user_stop() or self.limit_reached()
+
+    def limit_reached(self) -> bool:
+        """--limit or --duration is done: the replay ends normally, not interrupted."""
+        if self.limits.packets and self.packets >= self.limits.packets:
+            return True
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+    def pause(self, seconds: float) -> None:
+        """--loopdelay-ms between passes, cut short by a stop."""
+        end = time.perf_counter() + seconds
+        while not self.stop():
+            left = end - time.perf_counter()
+            if left <= 0:
+                return
+            time.sleep(min(left, MAX_SLEEP))
+
     def send(self, cursor: int, wanted: int) -> int:
         """Send up to ``wanted`` frames from ``cursor``; return how far the cursor moved."""
+        if self.limits.packets:
+            wanted = min(wanted, self.limits.packets - self.packets)
         sent = self.sender.send_vector(self.vector, cursor, wanted)
         if sent < 0:  # the frame at cursor was refused (too big): skip it, as tcpreplay does
             return 1
@@ -187,29 +227,40 @@ class _Run:
 
 def replay(sender: FrameSender, vector: FrameVector, pacing: Pacing, *,
            timestamps_ns: Sequence[int] = (), loops: int = 1, truncated: int = 0,
-           stop: Callable[[], bool] = lambda: False) -> ReplayStats:
-    """Send ``vector`` ``loops`` times (0: until stopped) at ``pacing``; return the statistics."""
+           stop: Callable[[], bool] = lambda: False, limits: Limits | None = None,
+           ) -> ReplayStats:
+    """Send ``vector`` ``loops`` times (0: until stopped) at ``pacing``; return the statistics.
+
+    ``limits`` may end it sooner (a packet count, a duration) and pause between passes.
+    """
     if vector.count == 0:
         raise UsageError("the capture holds no frames to replay")
+    limits = limits or Limits()
     schedule = None if pacing.mode == "topspeed" else Schedule(pacing, timestamps_ns,
                                                                 vector.lengths)
-    run = _Run(sender, vector, stop)
-    passes = 0
     start = time.perf_counter()
+    run = _Run(sender, vector, stop, limits)
+    passes = 0
     finished = True
+    began = start
     while loops == 0 or passes < loops:
+        if passes and limits.loop_delay:
+            run.pause(limits.loop_delay)
+            began = time.perf_counter()
         if schedule is None:
             finished = run.topspeed_pass()
         else:
-            finished = run.paced_pass(schedule, start + passes * schedule.pass_duration)
+            finished = run.paced_pass(schedule, began)
+            began += schedule.pass_duration
         if not finished:
             break
         passes += 1
     elapsed = time.perf_counter() - start
     counters = sender.counters
+    interrupted = not finished and not run.limit_reached()
     return ReplayStats(run.packets, run.bytes, elapsed, counters.failed, truncated * passes,
                        counters.retried_enobufs, counters.retried_eagain, passes,
-                       interrupted=not finished)
+                       interrupted=interrupted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,12 +277,13 @@ class LoadedCapture:
 SENDABLE = (LinkType.ETHERNET,)
 
 
-def load_capture(path: Path) -> LoadedCapture:
+def load_capture(path: Path, edit: Rewrite | None = None) -> LoadedCapture:
     """Read every frame of a pcap/pcapng file into one :class:`FrameVector`.
 
     Frames cut short by the capture's snaplen are sent as captured and counted as truncated
     (tcpreplay does the same); a non-Ethernet capture is refused, since its frames have no
-    link header an Ethernet device could send.
+    link header an Ethernet device could send.  ``edit`` rewrites each frame once, as it is
+    loaded (tcpreplay-edit's options), so sending costs the same with or without it.
     """
     from wirekit.pcap import Reader
 
@@ -243,7 +295,8 @@ def load_capture(path: Path) -> LoadedCapture:
             if record.link not in SENDABLE:
                 raise UsageError(f"{path} holds {_link_name(record.link)} frames; only "
                                  "Ethernet captures can be replayed onto an interface")
-            vector.append(record.data)
+            vector.append(bytes(edit.apply(record.packet)) if edit is not None and edit.active
+                          else record.data)
             stamps.append(record.timestamp_ns)
             truncated += record.caplen < record.orig_len
     vector.seal()

@@ -210,6 +210,13 @@ class Record:
             self._packet: Any = parse(self.data, link=self.link, wire_len=self.orig_len)
             return self._packet
 
+    @packet.setter
+    def packet(self, replacement: Any) -> None:
+        """Put another packet in the record's place (an edit that changed the frame's length,
+        such as a cut): :meth:`current` and ``Writer.write_packet`` then use its bytes, and
+        the original length moves by as much as the length changed."""
+        self._packet = replacement
+
     def to_dict(self) -> dict[str, Any]:
         """The record's metadata, JSON-ready (the decoded layers are ``packet.to_dict()``)."""
         return {

@@ -219,3 +219,54 @@ def test_probe_rejects_a_rate_that_is_not_a_rate(netns: NetnsPair) -> None:
                        "--timeout", "0.2", "--retries", "0", check=False, timeout=20)
         assert done.returncode == 2, (rate, done.stderr)
         assert b"--rate" in done.stderr and b"internal error" not in done.stderr
+
+
+def _udp_file(path: Path, count: int, dst_ip: str) -> Path:
+    from wirekit.packet import UDP, Ether, IPv4, LinkType
+    from wirekit.pcap import Writer
+
+    with Writer(str(path), LinkType.ETHERNET) as writer:
+        for index in range(count):
+            frame = bytes(Ether(dst="02:00:00:00:00:99", src="02:00:00:00:00:01")
+                          / IPv4(src="10.9.9.9", dst=dst_ip, ttl=64)
+                          / UDP(sport=2000 + index, dport=9) / (b"e" * 40))
+            writer.write(frame, 1_000_000 * index)
+    return path
+
+
+def test_replay_edits_frames_as_tcpreplay_edit_would(netns: NetnsPair, tmp_path: Path) -> None:
+    tcprewrite = require_tool("tcprewrite")
+    source = _udp_file(tmp_path / "edit.pcap", 20, "10.77.0.1")
+    edits = [f"--enet-dmac={netns.mac(netns.ns_b)}", "--srcipmap=10.9.9.9/32:10.8.8.8/32",
+             f"--dstipmap=10.77.0.0/16:{netns.ip4_b}/32", "--ttl=-4"]
+    out = tmp_path / "edited-rx.pcap"
+    capture = start(netns, netns.ns_b, [*WIREKIT, "capture", netns.iface, "-w", str(out),
+                                         "udp and src host 10.8.8.8"])
+    wait_for(capture, "listening on")
+    done = wirekit(netns, netns.ns_a, "replay", str(source), netns.iface, "--pps", "2000",
+                   "-L", "15", *edits, "--json")
+    time.sleep(0.3)
+    _, err, _ = stop(capture)
+    stats = json.loads(done.stdout)
+    assert stats["packets"] == 15 and not stats["interrupted"]
+    received = frames_of(out)
+    assert len(received) == captured_count(err) == 15  # -L: the first 15 of 20
+    expected = tmp_path / "tcprewrite.pcap"
+    netns.run(netns.ns_a, tcprewrite, "-i", str(source), "-o", str(expected), *edits)
+    assert received == frames_of(expected)[:15]  # what tcprewrite makes of the same file
+
+
+def test_replay_duration_and_loop_delay(netns: NetnsPair, tmp_path: Path) -> None:
+    source = _udp_file(tmp_path / "small.pcap", 10, netns.ip4_b)
+    began = time.monotonic()
+    timed = wirekit(netns, netns.ns_a, "replay", str(source), netns.iface, "--pps", "100",
+                    "--loop", "0", "--duration", "0.5", "--json")
+    stats = json.loads(timed.stdout)
+    assert 0.45 < stats["seconds"] < 1.5 and not stats["interrupted"]
+    assert 30 <= stats["packets"] <= 60
+    paused = wirekit(netns, netns.ns_a, "replay", str(source), netns.iface, "--topspeed",
+                     "--loop", "3", "--loopdelay-ms", "300", "--json")
+    stats = json.loads(paused.stdout)
+    assert stats["packets"] == 30 and stats["loops"] == 3
+    assert stats["seconds"] >= 0.6  # two pauses between three passes
+    assert time.monotonic() - began < 30
