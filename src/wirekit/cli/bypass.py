@@ -1,8 +1,11 @@
-"""``wirekit bypass``: kernel-bypass (XDP, AF_XDP, DPDK) readiness of this host."""
+"""``wirekit bypass``: kernel-bypass (XDP, AF_XDP, DPDK) readiness of this host, and the
+huge pages DPDK needs: reserve/release them, mount/unmount hugetlbfs, revert."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -11,18 +14,30 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from wirekit.cli.common import print_json, stdout_console
-from wirekit.tune import Host, Roots
+from wirekit.errors import TuningError, UsageError
+from wirekit.tune import ChangeReport, Host, ItemResult, Outcome, Roots, hugepages
 from wirekit.tune.bypass import BypassStatus, Nic, bypass_status
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group()
 def bypass() -> None:
-    """Kernel-bypass readiness: XDP, AF_XDP and DPDK.
+    """Kernel-bypass readiness (XDP, AF_XDP, DPDK), and huge pages for DPDK.
 
     \b
     wirekit bypass status          # facts, per-NIC XDP support, and what can run here
     wirekit bypass status --json
     ip netns exec NS wirekit bypass status   # the interfaces of one namespace
+    wirekit bypass reserve 1024 -p 2M        # 1024 pages of 2 MiB (or: reserve 2G)
+    wirekit bypass reserve 4 -p 1G --node 0  # 4 pages of 1 GiB on NUMA node 0
+    wirekit bypass mount                     # hugetlbfs at /dev/hugepages
+    wirekit bypass unmount; wirekit bypass release
+    wirekit bypass revert                    # undo every reservation and mount above
+
+    Like dpdk-hugepages.py (-r, -c, -m, -u, -p, -n), with a journal: before its first
+    change each command records the original values in /run/wirekit/tune/bypass-journal.json
+    (fsynced), and revert puts them back.
     """
 
 
@@ -132,3 +147,181 @@ def _source_lines(found: BypassStatus) -> list[str]:
         return [f"XDP support decided by: {next(iter(by_source))}"]
     return [f"XDP support of {', '.join(names)} decided by: {source}"
             for source, names in by_source.items()]
+
+
+# --- huge pages ----------------------------------------------------------------------------------
+
+OUTCOME_STYLE = {Outcome.APPLIED: "green", Outcome.RESTORED: "green", Outcome.ALREADY_OK: "dim",
+                 Outcome.PLANNED: "cyan", Outcome.UNSUPPORTED: "dim", Outcome.FAILED: "red"}
+
+
+def _change_options(function: F) -> F:
+    """--dry-run, --json, --state-dir and --root, shared by the commands that change things."""
+    function = click.option("--json", "as_json", is_flag=True,
+                            help="Print one JSON object instead of lines.")(function)
+    function = click.option(
+        "--state-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
+        envvar="WIREKIT_STATE_DIR",
+        help="Where the journal lives (default /run/wirekit; env WIREKIT_STATE_DIR).")(function)
+    function = click.option(
+        "--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Treat ROOT/proc and ROOT/sys as the system (for tests); mounts need the live "
+             "kernel and are unsupported there.")(function)
+    return click.option("--dry-run", "-n", is_flag=True,
+                        help="Print the plan; change nothing.")(function)
+
+
+def _pagesize_option(text: str) -> Callable[[F], F]:
+    return click.option("--pagesize", "-p", metavar="SIZE", help=text)
+
+
+def _node_option(function: F) -> F:
+    return click.option(
+        "--node", "nodes", multiple=True, metavar="N",
+        help="NUMA node (repeatable, or 'all'): its own pool, COUNT pages on each node "
+             "named, as dpdk-hugepages.py -n.  Default: the host-wide pool, which the kernel "
+             "spreads over the nodes.")(function)
+
+
+def _host(root: Path | None, state_dir: Path | None) -> Host:
+    if root is not None:
+        return Host(Roots.under(root, state_dir))
+    return Host(Roots(state=state_dir) if state_dir else Roots())
+
+
+def _nodes(host: Host, names: tuple[str, ...]) -> list[int]:
+    if "all" in names:
+        return list(hugepages.numa_nodes(host))
+    try:
+        return sorted({int(name) for name in names})
+    except ValueError:
+        raise UsageError(f"--node takes a node number or 'all', got {' '.join(names)}") from None
+
+
+@bypass.command("reserve")
+@click.argument("amount", metavar="COUNT")
+@_pagesize_option("Huge page size: 2M, 1G... (default: the kernel's default, Hugepagesize "
+                  "in /proc/meminfo).")
+@_node_option
+@_change_options
+def reserve_command(*, amount: str, pagesize: str | None, nodes: tuple[str, ...],
+                    dry_run: bool, root: Path | None, state_dir: Path | None,
+                    as_json: bool) -> None:
+    """Make the pool of one huge page size hold COUNT pages.
+
+    COUNT is a number of pages (1024) or an amount of memory (2G, as dpdk-hugepages.py -r).
+    The pool is set to COUNT, up or down.  The kernel may find fewer free contiguous pages
+    than asked: what it reserved is read back, and a shortfall exits with 10 (the pages it
+    did reserve stay, journaled).  Missing privileges exit with 77, a size this kernel does
+    not offer with 2.
+    """
+    host = _host(root, state_dir)
+    size = hugepages.choose_size(host, pagesize)
+    pages = hugepages.parse_amount(amount, size)
+    report = hugepages.reserve(host, pages, size, _nodes(host, nodes), dry_run=dry_run)
+    _finish(report, as_json)
+
+
+@bypass.command("release")
+@_pagesize_option("Only this huge page size (default: every size).")
+@_node_option
+@_change_options
+def release_command(*, pagesize: str | None, nodes: tuple[str, ...], dry_run: bool,
+                    root: Path | None, state_dir: Path | None, as_json: bool) -> None:
+    """Empty huge page pools (dpdk-hugepages.py -c).  Pages still in use are freed by the
+    kernel when their users let go; `wirekit bypass revert` reserves the pages again."""
+    host = _host(root, state_dir)
+    sizes = [hugepages.choose_size(host, pagesize)] if pagesize else list(
+        hugepages.offered_sizes(host))
+    report = hugepages.release(host, sizes, _nodes(host, nodes), dry_run=dry_run)
+    _finish(report, as_json)
+
+
+@bypass.command("mount")
+@click.argument("directory", required=False, type=click.Path(readable=False, path_type=Path),
+                default=hugepages.DEFAULT_MOUNT)
+@_pagesize_option("Page size of the mount's pool: 2M, 1G... (default: the kernel's "
+                  "default).")
+@_change_options
+def mount_command(*, directory: Path, pagesize: str | None, dry_run: bool, root: Path | None,
+                  state_dir: Path | None, as_json: bool) -> None:
+    """Mount hugetlbfs at DIRECTORY (default /dev/hugepages), creating it if needed.
+
+    Refused with exit code 2 when DIRECTORY is not a directory or already a mount point, 77
+    without CAP_SYS_ADMIN, and 10 inside `ip netns exec` (its private mount namespace would
+    take the mount away when wirekit exits).
+    """
+    host = _host(root, state_dir)
+    size = hugepages.choose_size(host, pagesize)
+    _finish(hugepages.mount(host, directory, size, dry_run=dry_run), as_json)
+
+
+@bypass.command("unmount")
+@click.argument("directories", nargs=-1, metavar="[DIRECTORY]...",
+                type=click.Path(readable=False, path_type=Path))
+@click.option("--all", "every", is_flag=True, help="Every hugetlbfs mount.")
+@_change_options
+def unmount_command(*, directories: tuple[Path, ...], every: bool, dry_run: bool,
+                    root: Path | None, state_dir: Path | None, as_json: bool) -> None:
+    """Unmount hugetlbfs at DIRECTORY (default /dev/hugepages), or every hugetlbfs with --all.
+
+    Anything but hugetlbfs is left alone (exit code 2); a mount still in use is reported
+    with EBUSY (exit code 10).
+    """
+    host = _host(root, state_dir)
+    if every and directories:
+        raise UsageError("give directories or --all, not both")
+    targets: list[Path | str] = list(directories) or [hugepages.DEFAULT_MOUNT]
+    if every:
+        targets = list(hugepages.hugetlbfs_points(host))
+    _finish(hugepages.unmount(host, targets, dry_run=dry_run), as_json)
+
+
+@bypass.command("revert")
+@_change_options
+def revert_command(*, dry_run: bool, root: Path | None, state_dir: Path | None,
+                   as_json: bool) -> None:
+    """Put back every pool size, mount and directory the bypass journal holds, newest first,
+    then remove the journal.  What cannot be restored stays in it (exit code 10)."""
+    _finish(hugepages.revert(_host(root, state_dir), dry_run=dry_run), as_json)
+
+
+def _finish(report: ChangeReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.to_json())
+    else:
+        _print_changes(report)
+    if report.failed:
+        raise TuningError(f"{len(report.failed)} item(s) failed; each is listed with its reason"
+                          + ("; they stay in the journal" if report.action == "revert" else ""))
+
+
+def _print_changes(report: ChangeReport) -> None:
+    console = stdout_console()
+    head = f"[bold]{report.action}[/] huge pages"
+    if report.dry_run:
+        head += "  [cyan]dry run: nothing changed[/]"
+    console.print(head, soft_wrap=True)
+    width = max((len(item.key) for item in report.items), default=10)
+    for item in report.items:
+        style = OUTCOME_STYLE[item.outcome]
+        console.print(f"  [{style}]{item.outcome.value:<12}[/] {escape(f'{item.key:<{width}}')}  "
+                      f"{escape(_detail(item))}", soft_wrap=True, highlight=False)
+    for note in report.notes:
+        console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
+    counts: dict[str, int] = {}
+    for item in report.items:
+        counts[item.outcome.value] = counts.get(item.outcome.value, 0) + 1
+    console.print(", ".join(f"{count} {name}" for name, count in counts.items())
+                  or "nothing to do", soft_wrap=True)
+    if report.journal and report.action != "revert" and not report.dry_run:
+        console.print(f"journal: {escape(report.journal)}  (undo with: wirekit bypass revert)",
+                      soft_wrap=True)
+
+
+def _detail(item: ItemResult) -> str:
+    if item.outcome is Outcome.ALREADY_OK:
+        text = item.before or item.after or ""
+    else:
+        text = f"{item.before} -> {item.after}" if item.before is not None else item.after or ""
+    return f"{text}: {item.reason}" if item.reason else text

@@ -199,11 +199,12 @@ def monitor(*, interfaces: tuple[str, ...], interval: float, duration_text: str 
             plot: Path | None, quiet: bool) -> None:
     """Watch RX/TX bit/s, packets/s, errors/s and drops/s of network interfaces.
 
-    Counters come from netlink (IFLA_STATS64).  On a terminal the rates are shown in a live
-    table with a sparkline per rate; when stdout is a pipe, one plain line per interface and
-    interval is written instead.  At the end (DURATION, --count, Ctrl-C or SIGTERM) a summary
-    gives the average MB/s and packets/s per direction, error and drop totals, and the link's
-    speed, duplex, ring sizes and offloads.
+    Counters come from netlink (IFLA_STATS64, all 25 of them on Linux 5.19+, rx_nohandler and
+    rx_otherhost_dropped included).  On a terminal the rates are shown in a live table with a
+    sparkline per rate (RX no-handler/s too, once it moves); when stdout is a pipe, one plain
+    line per interface and interval is written instead.  At the end (DURATION, --count, Ctrl-C
+    or SIGTERM) a summary gives the average MB/s and packets/s per direction, error and drop
+    totals, and the link's speed, duplex, ring sizes and offloads.
 
     Without IFACE every interface that is up is watched, including ones that appear during
     the run.  Counter wrap-around, driver resets and interfaces that vanish are handled and

@@ -139,8 +139,23 @@ class InterfaceRates:
         rate = self.per_second(f"{direction}_bytes")
         return None if rate is None else rate * 8
 
+    @property
+    def reported(self) -> int:
+        """How many counters the kernel sends for this interface (see ``InterfaceSample``)."""
+        return self.sample.reported if self.sample is not None else len(COUNTER_NAMES)
+
+    def nohandler_per_second(self) -> float | None:
+        """``rx_nohandler`` per second; ``None`` without a rate or when the kernel does not
+        report the counter (before Linux 4.6)."""
+        if self.reported <= COUNTER_NAMES.index("rx_nohandler"):
+            return None
+        return self.per_second("rx_nohandler")
+
     def as_dict(self) -> dict[str, Any]:
-        """The ``--json-stream`` form: rates (``None`` without one), deltas and events."""
+        """The ``--json-stream`` form: rates (``None`` without one), deltas and events.
+
+        Counters the kernel does not send are ``None`` in ``delta``.
+        """
         sample = self.sample
         record: dict[str, Any] = {
             "name": self.name, "index": sample.index if sample else None,
@@ -152,7 +167,8 @@ class InterfaceRates:
             for counter in ("packets", "errors", "dropped"):
                 record[f"{direction}_{counter}_per_second"] = self.per_second(
                     f"{direction}_{counter}")
-        record["delta"] = self.delta.as_dict() if self.delta else None
+        record["rx_nohandler_per_second"] = self.nohandler_per_second()
+        record["delta"] = self.delta.reported_dict(self.reported) if self.delta else None
         record["events"] = [event.as_dict() for event in self.events]
         return record
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wirekit.monitor.counters import ZERO, Counters, InterfaceSample
+from wirekit.monitor.counters import COUNTER_NAMES, ZERO, Counters, InterfaceSample
 from wirekit.monitor.facts import LinkFacts
 from wirekit.monitor.rates import InterfaceRates, Interval, LinkEvent
 
@@ -19,6 +19,8 @@ from wirekit.monitor.rates import InterfaceRates, Interval, LinkEvent
 #: partial interval ended by a signal can be a few milliseconds long, and a handful of packets
 #: over a few milliseconds is not a rate anyone saw.
 PEAK_MIN_FRACTION = 0.5
+#: Index of ``rx_nohandler`` in the struct: a kernel reporting more counters than this has it.
+_NOHANDLER = COUNTER_NAMES.index("rx_nohandler")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,10 @@ class DirectionTotals:
     seconds: float
     peak_bits_per_second: float
     peak_packets_per_second: float
+    #: "rx" or "tx"; ``nohandler`` (``rx_nohandler``) is a receive counter, ``None`` when the
+    #: kernel does not report it (before Linux 4.6).
+    direction: str = ""
+    nohandler: int | None = None
 
     def _per_second(self, value: float) -> float:
         return value / self.seconds if self.seconds > 0 else 0.0
@@ -49,9 +55,13 @@ class DirectionTotals:
         return self._per_second(self.packets)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "bytes": self.bytes, "packets": self.packets, "errors": self.errors,
-            "dropped": self.dropped, "bits_per_second": self.bits_per_second,
+            "dropped": self.dropped}
+        if self.direction == "rx":
+            record["nohandler"] = self.nohandler
+        return {
+            **record, "bits_per_second": self.bits_per_second,
             "megabytes_per_second": self.megabytes_per_second,
             "packets_per_second": self.packets_per_second,
             "peak_bits_per_second": self.peak_bits_per_second,
@@ -90,6 +100,11 @@ class InterfaceSummary:
     def vanished(self) -> bool:
         return not self.present_at_end and self.sample is not None
 
+    @property
+    def reported(self) -> int:
+        """How many ``rtnl_link_stats64`` counters the kernel sends for this interface."""
+        return self.sample.reported if self.sample is not None else len(COUNTER_NAMES)
+
     def as_dict(self) -> dict[str, Any]:
         sample = self.sample
         return {
@@ -101,7 +116,7 @@ class InterfaceSummary:
             "present_at_end": self.present_at_end,
             "seconds": self.seconds,
             "rx": self.rx.as_dict(), "tx": self.tx.as_dict(),
-            "counters": self.totals.as_dict(),
+            "counters": self.totals.reported_dict(self.reported),
             "events": [record.as_dict() for record in self.events],
             "link": self.facts.as_dict() if self.facts else None,
         }
@@ -216,6 +231,8 @@ class SummaryBuilder:
 
 def _direction(running: _Running, direction: str) -> DirectionTotals:
     totals = running.totals
+    reported = running.sample.reported if running.sample is not None else len(COUNTER_NAMES)
+    nohandler = totals.rx_nohandler if direction == "rx" and reported > _NOHANDLER else None
     return DirectionTotals(
         bytes=getattr(totals, f"{direction}_bytes"),
         packets=getattr(totals, f"{direction}_packets"),
@@ -224,6 +241,7 @@ def _direction(running: _Running, direction: str) -> DirectionTotals:
         seconds=running.seconds,
         peak_bits_per_second=running.peaks.get(f"{direction}_bits", 0.0),
         peak_packets_per_second=running.peaks.get(f"{direction}_packets", 0.0),
+        direction=direction, nohandler=nohandler,
     )
 
 

@@ -16,26 +16,35 @@ from rich.text import Text
 
 from wirekit.monitor.facts import LinkFacts, Offload
 from wirekit.monitor.rates import InterfaceRates, Interval
-from wirekit.monitor.summary import InterfaceSummary, Summary
+from wirekit.monitor.summary import DirectionTotals, InterfaceSummary, Summary
 
 #: Eight levels of U+2581..U+2588; the lowest one also stands for zero, so a flat line reads as
 #: "nothing", and a missing sample (interface gone) is a blank.
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 #: Samples kept per sparkline; how many are shown depends on the terminal's width.
 SPARK_HISTORY = 60
-#: Columns the live table needs besides its four sparklines (name 10, direction 2, four
-#: values of 7 plus a space, padding 2 per column), so the sparklines take what is left.
-_LIVE_FIXED_WIDTH = 64
+#: Columns the live table needs besides its sparklines: 28 for the name and direction
+#: columns and the table's edges, and 9 per metric for its value and padding (measured with
+#: rich: 64 for four metrics, 73 for five), so the sparklines take what is left.
+_LIVE_BASE_WIDTH = 28
+_LIVE_METRIC_WIDTH = 9
 _VALUE_WIDTH = 7
 _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
-#: (column title, counter suffix) of the four rates shown for each direction.
+#: (column title, counter suffix) of the rates shown for each direction.  ``nohandler``
+#: (``rx_nohandler``: frames the device may not hand to the protocol handlers, such as those
+#: arriving on a bond's backup link) exists for RX only; the TX cell stays empty.  The live
+#: table shows it once it has moved (it stays 0 on most hosts, and four metrics fit 80
+#: columns); plain lines always have the column.
 METRICS: tuple[tuple[str, str], ...] = (
     ("bit/s", "bytes"),
     ("packets/s", "packets"),
     ("errors/s", "errors"),
     ("drops/s", "dropped"),
+    ("no handler/s", "nohandler"),
 )
+#: Metrics that have no TX counter.
+RX_ONLY = frozenset({"nohandler"})
 
 
 def si(value: float, unit: str = "", precision: int = 3) -> str:
@@ -63,15 +72,20 @@ def sparkline(values: Sequence[float | None], width: int = 16) -> str:
     return "".join(chars).rjust(width)
 
 
-def spark_width(terminal_width: int) -> int:
-    """Samples per sparkline that fit four of them in ``terminal_width`` columns (4..60)."""
-    return max(4, min(SPARK_HISTORY, (terminal_width - _LIVE_FIXED_WIDTH) // 4))
+def spark_width(terminal_width: int, metrics: int = 4) -> int:
+    """Samples per sparkline that fit ``metrics`` of them in ``terminal_width`` columns
+    (4..60)."""
+    fixed = _LIVE_BASE_WIDTH + _LIVE_METRIC_WIDTH * metrics
+    return max(4, min(SPARK_HISTORY, (terminal_width - fixed) // metrics))
 
 
 def rate_of(row: InterfaceRates, direction: str, suffix: str) -> float | None:
-    """One of the eight displayed rates; bytes are shown as bits."""
+    """One of the displayed rates; bytes are shown as bits.  ``None`` without a rate, and
+    for ``nohandler`` on TX or on a kernel that does not report it (before Linux 4.6)."""
     if suffix == "bytes":
         return row.bits_per_second(direction)
+    if suffix in RX_ONLY:
+        return row.nohandler_per_second() if direction == "rx" else None
     return row.per_second(f"{direction}_{suffix}")
 
 
@@ -83,6 +97,7 @@ class LiveView:
         self._rows: list[InterfaceRates] = []
         self._events: deque[str] = deque(maxlen=3)
         self._title = "waiting for the first interval"
+        self._nohandler_seen = False
 
     def update(self, interval: Interval) -> None:
         self._rows = list(interval.interfaces)
@@ -90,34 +105,47 @@ class LiveView:
                        f"(last {interval.seconds:.2f} s)")
         for row in interval.interfaces:
             for direction in ("rx", "tx"):
-                for _, suffix in METRICS:
+                for _, suffix in _metrics(direction):
                     key = (row.name, direction, suffix)
                     history = self._history.setdefault(key, deque(maxlen=SPARK_HISTORY))
                     history.append(rate_of(row, direction, suffix))
+            self._nohandler_seen = self._nohandler_seen or bool(row.nohandler_per_second())
             for event in row.events:
                 self._events.append(f"{interval.elapsed:.1f} s  {row.name} {event}")
 
+    @property
+    def metrics(self) -> tuple[tuple[str, str], ...]:
+        """The columns shown: ``no handler/s`` only once some interface's counter moved."""
+        if self._nohandler_seen:
+            return METRICS
+        return tuple(metric for metric in METRICS if metric[1] not in RX_ONLY)
+
     def render(self, terminal_width: int = 120) -> Table:
-        width = spark_width(terminal_width)
+        metrics = self.metrics
+        width = spark_width(terminal_width, len(metrics))
         table = Table(title=f"wirekit monitor: {self._title}", title_justify="left",
                       caption="\n".join(self._events) or None, caption_justify="left",
                       box=box.SIMPLE_HEAD)
         table.add_column("interface", no_wrap=True)
         table.add_column("", no_wrap=True)
-        for title, _ in METRICS:
+        for title, _ in metrics:
             table.add_column(title, justify="right", no_wrap=True)
         for row in self._rows:
             for direction in ("rx", "tx"):
-                table.add_row(*self._cells(row, direction, width),
+                table.add_row(*self._cells(row, direction, width, metrics),
                               end_section=direction == "tx")
         return table
 
-    def _cells(self, row: InterfaceRates, direction: str, width: int) -> list[RenderableType]:
+    def _cells(self, row: InterfaceRates, direction: str, width: int,
+               metrics: tuple[tuple[str, str], ...]) -> list[RenderableType]:
         name: RenderableType = ""
         if direction == "rx":
             name = Text(row.name) if row.present else Text(f"{row.name} (gone)", style="dim")
         cells: list[RenderableType] = [name, direction.upper()]
-        for _, suffix in METRICS:
+        for _, suffix in metrics:
+            if direction != "rx" and suffix in RX_ONLY:
+                cells.append("")
+                continue
             value = rate_of(row, direction, suffix)
             shown = "—" if value is None else si(value)
             history = self._history.get((row.name, direction, suffix), deque())
@@ -126,11 +154,16 @@ class LiveView:
         return cells
 
 
+def _metrics(direction: str) -> tuple[tuple[str, str], ...]:
+    """The metrics that exist for ``direction``."""
+    return tuple(metric for metric in METRICS if direction == "rx" or metric[1] not in RX_ONLY)
+
+
 def plain_header() -> str:
     """Column titles of :func:`plain_lines` (pipe mode, like ``sar -n DEV``)."""
     return (f"{'elapsed':>8} {'interface':<15} {'rx bit/s':>12} {'tx bit/s':>12} "
             f"{'rx pkt/s':>10} {'tx pkt/s':>10} {'rx err/s':>9} {'tx err/s':>9} "
-            f"{'rx drop/s':>9} {'tx drop/s':>9}  events")
+            f"{'rx drop/s':>9} {'tx drop/s':>9} {'rx nohnd/s':>10}  events")
 
 
 def plain_lines(interval: Interval) -> list[str]:
@@ -147,7 +180,7 @@ def _plain_line(interval: Interval, row: InterfaceRates) -> str:
     return (f"{interval.elapsed:8.2f} {row.name:<15} {cell('rx', 'bytes', 12)} "
             f"{cell('tx', 'bytes', 12)} {cell('rx', 'packets', 10)} {cell('tx', 'packets', 10)} "
             f"{cell('rx', 'errors', 9)} {cell('tx', 'errors', 9)} {cell('rx', 'dropped', 9)} "
-            f"{cell('tx', 'dropped', 9)}  {events}").rstrip()
+            f"{cell('tx', 'dropped', 9)} {cell('rx', 'nohandler', 10)}  {events}").rstrip()
 
 
 def render_summary(summary: Summary) -> RenderableType:
@@ -160,10 +193,11 @@ def render_summary(summary: Summary) -> RenderableType:
     return Group(*parts)
 
 
-#: Counters shown in the traffic table; the other 15 (multicast, collisions, the detailed
-#: rx/tx error kinds) are listed only when they moved.
-_MAIN_COUNTERS = frozenset(f"{direction}_{name}" for direction in ("rx", "tx")
-                           for name in ("bytes", "packets", "errors", "dropped"))
+#: Counters shown in the traffic table; the others (multicast, collisions, the detailed
+#: rx/tx error kinds, rx_otherhost_dropped) are listed only when they moved.
+_MAIN_COUNTERS = frozenset({*(f"{direction}_{name}" for direction in ("rx", "tx")
+                              for name in ("bytes", "packets", "errors", "dropped")),
+                            "rx_nohandler"})
 
 
 def _other_counters(summary: Summary) -> Text | None:
@@ -189,7 +223,7 @@ def _traffic_table(summary: Summary) -> Table:
                         "interface was present (MB = 10^6 bytes)", title_justify="left",
                   box=box.SIMPLE_HEAD)
     for title in ("interface", "", "bytes", "packets", "MB/s", "bit/s", "pkt/s", "peak bit/s",
-                  "errors", "drops"):
+                  "errors", "drops", "no handler"):
         table.add_column(title, justify="left" if title in ("interface", "") else "right",
                          no_wrap=True)
     for item in summary.interfaces:
@@ -198,9 +232,16 @@ def _traffic_table(summary: Summary) -> Table:
             table.add_row(name, direction, f"{totals.bytes:,}", f"{totals.packets:,}",
                           f"{totals.megabytes_per_second:.2f}", si(totals.bits_per_second),
                           si(totals.packets_per_second), si(totals.peak_bits_per_second),
-                          f"{totals.errors:,}", f"{totals.dropped:,}",
+                          f"{totals.errors:,}", f"{totals.dropped:,}", _nohandler_cell(totals),
                           end_section=direction == "TX")
     return table
+
+
+def _nohandler_cell(totals: DirectionTotals) -> str:
+    """RX: the count, or "—" when the kernel does not report it; TX: empty (no such counter)."""
+    if totals.direction != "rx":
+        return ""
+    return "—" if totals.nohandler is None else f"{totals.nohandler:,}"
 
 
 def _interface_label(item: InterfaceSummary) -> str:

@@ -362,9 +362,10 @@ def _dpdk_missing(status: BypassStatus) -> list[str]:
             m.name == "vfio-pci" for m in io_drivers):
         missing.append("vfio-pci needs an IOMMU (none is enabled) or vfio no-IOMMU mode")
     if not any(pool.total for pool in status.hugepages):
-        missing.append("no huge pages are reserved (wirekit tune apply bypass)")
+        missing.append("no huge pages are reserved (wirekit bypass reserve 1024, or wirekit "
+                       "tune apply bypass)")
     elif not status.hugetlbfs_mounts:
-        missing.append("hugetlbfs is not mounted")
+        missing.append("hugetlbfs is not mounted (wirekit bypass mount)")
     if not any(status.dpdk_tools.values()):
         missing.append("the DPDK tools are not installed")
     return missing
