@@ -29,14 +29,22 @@ from wirekit.bench.protocol import (
     State,
     StateReceived,
 )
-from wirekit.bench.report import end_json, interval_json, start_json
+from wirekit.bench.report import document_extras, end_json, interval_json, start_json
 from wirekit.bench.run import TestRun
 from wirekit.errors import BenchError, NetworkError, RemoteProtocolError
 
 #: A few of iperf3's error numbers (src/iperf_api.h, enum in iperf_error.c) for readable refusals.
-IPERF_ERRORS = {6: "bad number of streams", 7: "bad block size", 20: "bad UDP block size",
+IPERF_ERRORS = {6: "bad number of streams", 7: "bad block size", 16: "more than one end condition",
+                20: "bad UDP block size", 21: "bad TOS value",
                 104: "unable to accept a stream", 114: "unable to receive parameters",
-                121: "access denied", 203: "unable to accept a stream connection"}
+                121: "access denied", 123: "unable to set TCP MSS",
+                203: "unable to accept a stream connection"}
+
+
+#: -4 / -6: the address family to resolve the host in (0: either, as getaddrinfo gives it).
+FAMILIES = {0: socket.AF_UNSPEC, 4: socket.AF_INET, 6: socket.AF_INET6}
+
+Address = tuple[socket.AddressFamily, tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,11 @@ class ClientOptions:
     zerocopy: bool = False
     connect_timeout: float = 10.0
     rtt: bool = False
+    #: 4 or 6 (``-4``/``-6``): only that address family; 0: whatever the host resolves to.
+    family: int = 0
+    #: ``--cport``: the first data stream's local port; stream n gets ``cport + n`` (iperf3:
+    #: with --bidir the receiving streams follow the sending ones).  0: ephemeral ports.
+    cport: int = 0
 
 
 @dataclass
@@ -69,6 +82,8 @@ class BenchClient:
         self._run: TestRun | None = None
         self._intervals: list[dict[str, Any]] = []
         self._start_doc: dict[str, Any] = {}
+        #: The server address the control connection reached; the data streams use it too.
+        self._address: Address | None = None
 
     def request_stop(self) -> None:
         """End the test early but cleanly (SIGINT/SIGTERM): results are still exchanged."""
@@ -87,15 +102,37 @@ class BenchClient:
             self._channel.close()
 
     def _connect(self) -> socket.socket:
-        address = (self.options.host, self.options.port)
+        """The control connection: each address of the host in turn, as ``create_connection``
+        tries them, restricted to one family by -4/-6 (the control connection itself always
+        uses an ephemeral port, as iperf3's does)."""
+        host, port = self.options.host, self.options.port
+        last: OSError | None = None
+        for family, address in self._resolve():
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(self.options.connect_timeout)
+                sock.connect(address)
+            except OSError as exc:
+                sock.close()
+                last = exc
+                continue
+            self._address = (family, address)
+            harden_control(sock)
+            sock.settimeout(None)
+            return sock
+        reason = (last.strerror or str(last)) if last is not None else "no address"
+        raise NetworkError(f"cannot connect to {host} port {port}: {reason}")
+
+    def _resolve(self) -> list[Address]:
+        host, port = self.options.host, self.options.port
+        family = FAMILIES[self.options.family]
         try:
-            sock = socket.create_connection(address, timeout=self.options.connect_timeout)
-        except OSError as exc:
-            raise NetworkError(f"cannot connect to {address[0]} port {address[1]}: "
-                               f"{exc.strerror or exc}") from exc
-        harden_control(sock)
-        sock.settimeout(None)
-        return sock
+            found = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            wanted = f" as IPv{self.options.family}" if self.options.family else ""
+            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+            raise NetworkError(f"cannot resolve {host}{wanted}: {reason}") from exc
+        return [(info[0], info[4]) for info in found]
 
     def _converse(self, machine: ClientControl) -> ClientOutcome:
         peer: PeerResults | None = None
@@ -168,29 +205,54 @@ class BenchClient:
         run = TestRun(self.params, is_client=True, interval=self.options.interval,
                       zerocopy=self.options.zerocopy)
         self._run = run
-        for sender in run.sender_plan():
-            sock = self._udp_stream() if self.params.udp else self._tcp_stream(cookie)
-            configure_data_socket(sock, self.params, receiver=not sender)
+        for index, sender in enumerate(run.sender_plan()):
+            sock = self._stream_socket(index, sender)
+            if self.params.udp:
+                self._udp_handshake(sock)
+            else:
+                self._tcp_connect(sock, cookie)
             run.add_stream(sock, sender)
 
-    def _tcp_stream(self, cookie: bytes) -> socket.socket:
-        address = (self.options.host, self.options.port)
+    def _stream_socket(self, index: int, sender: bool) -> socket.socket:
+        """A data socket with the test's options set and, with --cport, its local port bound,
+        all before ``connect`` (MSS and window scale go out in the SYN)."""
+        family = self._require_address()[0]
+        kind = socket.SOCK_DGRAM if self.params.udp else socket.SOCK_STREAM
+        sock = socket.socket(family, kind)
+        step = "set up a data stream"
         try:
-            sock = socket.create_connection(address, timeout=SETUP_TIMEOUT)
-            if self.params.mss:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, self.params.mss)
-            sock.sendall(cookie)
+            configure_data_socket(sock, self.params, receiver=not sender)
+            if self.options.cport:
+                port = self.options.cport + index
+                step = f"bind a data stream to local port {port}"
+                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
         except OSError as exc:
-            raise NetworkError(f"cannot open a data stream: {exc.strerror or exc}") from exc
-        sock.settimeout(None)
+            sock.close()
+            raise NetworkError(f"cannot {step}: {exc.strerror or exc}") from exc
+        except BaseException:
+            sock.close()
+            raise
         return sock
 
-    def _udp_stream(self) -> socket.socket:
-        """Connect, send "9876", wait for "6789" (iperf_udp_connect)."""
-        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+    def _require_address(self) -> Address:
+        if self._address is None:  # pragma: no cover - set by _connect
+            raise BenchError("no server address")
+        return self._address
+
+    def _tcp_connect(self, sock: socket.socket, cookie: bytes) -> None:
         try:
-            sock.connect((self.options.host, self.options.port))
+            sock.settimeout(SETUP_TIMEOUT)
+            sock.connect(self._require_address()[1])
+            sock.sendall(cookie)
+        except OSError as exc:
+            sock.close()
+            raise NetworkError(f"cannot open a data stream: {exc.strerror or exc}") from exc
+        sock.settimeout(None)
+
+    def _udp_handshake(self, sock: socket.socket) -> None:
+        """Connect, send "9876", wait for "6789" (iperf_udp_connect)."""
+        try:
+            sock.connect(self._require_address()[1])
             sock.settimeout(SETUP_TIMEOUT)
             sock.send(UDP_CONNECT_MSG)
             reply = sock.recv(64)
@@ -201,7 +263,6 @@ class BenchClient:
             sock.close()
             raise RemoteProtocolError(f"unexpected UDP connect reply {reply[:4]!r}")
         sock.settimeout(None)
-        return sock
 
     # --- the test ----------------------------------------------------------------------------
 
@@ -249,7 +310,8 @@ class BenchClient:
     def _finish(self, peer: PeerResults | None) -> ClientOutcome:
         run = self._require_run()
         document: dict[str, Any] = {"start": self._start_doc, "intervals": self._intervals,
-                                    "end": end_json(run, peer, rtt=self.options.rtt)}
+                                    "end": end_json(run, peer, rtt=self.options.rtt),
+                                    **document_extras(self.params)}
         if peer is not None and peer.server_output_json is not None:
             document["server_output_json"] = peer.server_output_json  # where iperf3 puts it
         elif peer is not None and peer.server_output_text is not None:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import select
 import socket
+import struct
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ SETUP_TIMEOUT = 10.0
 #: UDP receive buffer asked for by a UDP receiver: small datagrams at full speed overrun the
 #: default 208 KiB between two recvmmsg calls.
 UDP_RCVBUF = 8 * 1024 * 1024
+#: socket(7) SO_MAX_PACING_RATE (Linux; Python's socket module does not name it).
+SO_MAX_PACING_RATE = getattr(socket, "SO_MAX_PACING_RATE", 47)
 
 
 def harden_control(sock: socket.socket) -> None:
@@ -106,12 +109,24 @@ def _consume_eventfd(fd: int) -> None:
 
 
 def configure_data_socket(sock: socket.socket, params: TestParams, *, receiver: bool) -> None:
-    """Window, congestion control, MSS and Nagle as the client asked (iperf3's -w -C -M -N)."""
+    """The client's stream options on one data socket, on either side (iperf3's -w -C -M -N
+    -S/--dscp --fq-rate).
+
+    The client calls it before ``connect`` (MSS and the window scale are settled by the
+    handshake, as in ``iperf_tcp_connect``), the server on each accepted stream.  iperf3 3.12's
+    server gets window, MSS and Nagle onto its streams by re-creating its listener with them;
+    TOS on IPv4-mapped streams and ``--fq-rate`` on its own (-R) streams it missed, fixed in
+    3.13 (PR #1427) and 3.17 (PR #1667): wirekit's server does what those fixed versions do.
+    """
     if params.window:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, params.window)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, params.window)
     elif params.udp and receiver:
         _grow_receive_buffer(sock)
+    if params.tos:
+        set_tos(sock, params.tos)
+    if params.fqrate:
+        set_pacing_rate(sock, params.fqrate)
     if params.udp:
         return
     if params.congestion:
@@ -121,8 +136,45 @@ def configure_data_socket(sock: socket.socket, params: TestParams, *, receiver: 
         except OSError as exc:
             raise NetworkError(f"congestion control {params.congestion!r}: "
                                f"{exc.strerror}") from exc
+    if params.mss:
+        # On an accepted (established) socket this only records the value: the MSS was
+        # settled by the client's SYN, which already carried it.
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, params.mss)
+        except OSError as exc:
+            raise NetworkError(f"unable to set TCP MSS {params.mss}: {exc.strerror}") from exc
     if params.nodelay:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def set_tos(sock: socket.socket, tos: int) -> None:
+    """IP_TOS, or IPV6_TCLASS on an IPv6 socket, plus IP_TOS there as well: an IPv6 socket
+    whose peer is IPv4-mapped sends IPv4 packets, which take their TOS from IP_TOS (iperf3's
+    ``iperf_common_sockopts``; failure of that second one is ignored, as there)."""
+    try:
+        if sock.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tos)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+    except OSError as exc:
+        raise NetworkError(f"unable to set IP TOS {tos}: {exc.strerror}") from exc
+
+
+def set_pacing_rate(sock: socket.socket, bits_per_second: int) -> None:
+    """``--fq-rate``: SO_MAX_PACING_RATE, in bytes per second (the kernel's unit).
+
+    TCP paces itself to it (or the fq qdisc does); UDP only under fq.  iperf3 only warns when
+    the kernel refuses, and so does nothing here: the test runs unpaced.  A rate that does not
+    fit 32 bits is passed as 64 bits (iperf3 3.12 truncated it; 3.18 widened it too).
+    """
+    rate = bits_per_second // 8
+    if rate <= 0:
+        return
+    value = struct.pack("I" if rate <= 0xFFFFFFFF else "Q", rate)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, SO_MAX_PACING_RATE, value)
 
 
 def _grow_receive_buffer(sock: socket.socket) -> None:

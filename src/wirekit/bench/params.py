@@ -23,6 +23,25 @@ MIN_UDP_BLOCK = 16
 #: The largest TCP block iperf3 accepts (MAX_BLOCKSIZE, 1 MiB).
 MAX_TCP_BLOCK = 1024 * 1024
 MAX_STREAMS = 128
+#: iperf3's MAX_MSS (9 KiB, "TCP MSS too large") and Linux's TCP_MIN_MSS: setsockopt(TCP_MAXSEG)
+#: refuses less, so iperf3 fails on it when it sets up the streams; wirekit says so up front.
+MAX_MSS = 9 * 1024
+MIN_MSS = 88
+#: What setsockopt(TCP_MAXSEG) takes at most (MAX_TCP_WINDOW): a server can apply up to this.
+KERNEL_MAX_MSS = 32767
+#: The IP TOS byte (-S) and the DSCP field (--dscp, the TOS byte's upper six bits).
+MAX_TOS = 255
+MAX_DSCP = 63
+#: iperf3's --dscp names (src/dscp.c, taken from OpenSSH): the TOS byte each one sets.  The
+#: DSCP codepoints are RFC 2474's (AF RFC 2597, EF RFC 3246) shifted into the TOS byte; the
+#: last three are RFC 1349 TOS bits.  iperf3 3.12 has no "le" or "va" (added in 3.14).
+DSCP_NAMES = {
+    "af11": 0x28, "af12": 0x30, "af13": 0x38, "af21": 0x48, "af22": 0x50, "af23": 0x58,
+    "af31": 0x68, "af32": 0x70, "af33": 0x78, "af41": 0x88, "af42": 0x90, "af43": 0x98,
+    "cs0": 0x00, "cs1": 0x20, "cs2": 0x40, "cs3": 0x60, "cs4": 0x80, "cs5": 0xA0,
+    "cs6": 0xC0, "cs7": 0xE0, "ef": 0xB8,
+    "lowdelay": 0x10, "throughput": 0x08, "reliability": 0x04,
+}
 #: iperf3 reports "unknown" (-1) as an unsigned 64-bit value.
 _UNSIGNED_MINUS_ONE = 2**64 - 1
 
@@ -46,6 +65,77 @@ def parse_rate(text: str) -> int:
     return parse_size(text, base=1000)
 
 
+def parse_count(text: str, option: str, *, base: int = 1024) -> int:
+    """A non-negative count with an optional K/M/G/T suffix, or a one-line UsageError that
+    names ``option`` (iperf3's ``unit_atoi``: -k 1K is 1024 blocks; rates are 1000-based)."""
+    try:
+        return parse_size(text, base=base)
+    except UsageError:
+        raise UsageError(f"{option}: expected a non-negative number with an optional K/M/G "
+                         f"suffix, got {text!r}") from None
+
+
+# C's strtol(text, &end, 0) as iperf3 calls it: leading blanks, a sign, then 0x... (hex),
+# 0... (octal) or decimal; the whole text must be used (iperf3's parse_qos insists on that
+# for --dscp, and wirekit for -S as well).
+_C_INTEGER = re.compile(r"^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$")
+
+
+def _c_integer(text: str) -> int | None:
+    match = _C_INTEGER.match(text)
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    value = int(digits, 16 if digits[:2].lower() == "0x" else 8 if digits[0] == "0" else 10)
+    return -value if sign == "-" else value
+
+
+def parse_tos(text: str) -> int:
+    """``-S/--tos``: the IP TOS byte, 0-255, in decimal, 0x hex or 0 octal (52 = 064 = 0x34)."""
+    value = _c_integer(text)
+    if value is None or not 0 <= value <= MAX_TOS:
+        raise UsageError(f"-S/--tos: bad TOS value {text!r} (must be between 0 and "
+                         f"{MAX_TOS} inclusive; decimal, 0x hex or 0 octal)")
+    return value
+
+
+def parse_dscp(text: str) -> int:
+    """``--dscp``: a name (EF, AF11, CS1, ...) or a number 0-63; returns the TOS byte.
+
+    As iperf3 3.11+ (``parse_qos``): a name gives its TOS byte (EF is 0xb8), a number is the
+    six-bit codepoint and lands in the TOS byte's upper bits (46 gives 184); the two ECN
+    bits stay 0 (use -S to set them).
+    """
+    named = DSCP_NAMES.get(text.lower())
+    if named is not None:
+        return named
+    value = _c_integer(text)
+    if value is None or not 0 <= value <= MAX_DSCP:
+        raise UsageError(f"--dscp: bad DSCP value {text!r} (a number 0-{MAX_DSCP} in "
+                         f"decimal, 0x hex or 0 octal, or a name: AF11-AF43, CS0-CS7, EF, "
+                         f"lowdelay, throughput, reliability)")
+    return value << 2
+
+
+def parse_mss(text: str) -> int:
+    """``-M/--set-mss``: TCP_MAXSEG in bytes, MIN_MSS..MAX_MSS (0: the kernel's choice)."""
+    value = parse_count(text, "-M/--set-mss", base=1024)
+    if value and not MIN_MSS <= value <= MAX_MSS:
+        raise UsageError(f"-M/--set-mss: {value} is outside {MIN_MSS}-{MAX_MSS} bytes "
+                         f"(iperf3's maximum is {MAX_MSS}; Linux refuses less than {MIN_MSS})")
+    return value
+
+
+def parse_port(text: str, option: str) -> int:
+    """A decimal port number 1-65535 (iperf3: "port number must be between 1 and 65535
+    inclusive")."""
+    value = int(text) if text.strip().isdigit() else None
+    if value is None or not 1 <= value <= 65535:
+        raise UsageError(f"{option}: port number must be between 1 and 65535 inclusive, "
+                         f"got {text!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class TestParams:
     """What the client asks for; the server runs the mirror image of it."""
@@ -67,6 +157,11 @@ class TestParams:
     mss: int = 0
     nodelay: bool = False
     tos: int = 0
+    #: ``--fq-rate``: SO_MAX_PACING_RATE of every stream, in bits per second (0: none).
+    fqrate: int = 0
+    #: ``-T/--title`` and ``--extra-data``: strings both sides copy into their JSON.
+    title: str = ""
+    extra_data: str = ""
     udp_counters_64bit: bool = False
     pacing_timer: int = 1000
     client_version: str = "3.12"
@@ -91,8 +186,16 @@ class TestParams:
             found.append(f"UDP length must be {MIN_UDP_BLOCK}..{MAX_UDP_BLOCK}")
         if not self.udp and not 1 <= self.length <= MAX_TCP_BLOCK:
             found.append(f"TCP length must be 1..{MAX_TCP_BLOCK}")
-        if self.duration < 0 or self.omit < 0 or self.bytes < 0 or self.bandwidth < 0:
-            found.append("time, omit, bytes and bandwidth cannot be negative")
+        if min(self.duration, self.omit, self.bytes, self.blocks, self.bandwidth,
+               self.fqrate) < 0:
+            found.append("time, omit, bytes, blocks, bandwidth and fq-rate cannot be negative")
+        if self.bytes and self.blocks:
+            found.append("only one test end condition (-t, -n, -k) may be specified")
+        # The client holds -M to iperf3's 9216; a server refuses only what it cannot set.
+        if self.mss and not MIN_MSS <= self.mss <= KERNEL_MAX_MSS:
+            found.append(f"MSS {self.mss} outside {MIN_MSS}-{KERNEL_MAX_MSS}")
+        if not 0 <= self.tos <= MAX_TOS:
+            found.append(f"TOS {self.tos} outside 0-{MAX_TOS}")
         # No duration, bytes or blocks is iperf3's "-t 0": run until the client is interrupted
         # (iperf3's own client sends -t 0.5 as 0 as well).  The server still drops a test
         # that moves nothing for its idle timeout.
@@ -102,29 +205,33 @@ class TestParams:
     def protocol_name(self) -> str:
         return "UDP" if self.udp else "TCP"
 
+    @property
+    def byte_budget(self) -> int:
+        """What a budget-ended test moves in all: ``-n`` bytes, or ``-k`` blocks of ``len``
+        (datagrams for UDP); 0 for a timed test.  Like iperf3's counters the budget is shared
+        by all the streams of one direction, and a block counts once it is wholly sent."""
+        return self.bytes or self.blocks * self.length
+
     def to_json(self) -> dict[str, Any]:
-        """The parameters document, in the key order iperf3 3.12 sends."""
+        """The parameters document, in the key order of iperf3 3.12's ``send_parameters``."""
         doc: dict[str, Any] = {"udp" if self.udp else "tcp": True, "omit": _num(self.omit),
                                "time": _num(self.duration), "num": self.bytes,
-                               "blockcount": self.blocks, "parallel": self.parallel}
+                               "blockcount": self.blocks}
         optional: list[tuple[str, Any, bool]] = [
+            ("MSS", self.mss, self.mss > 0), ("nodelay", True, self.nodelay),
+            ("parallel", self.parallel, True),
             ("reverse", True, self.reverse), ("bidirectional", True, self.bidirectional),
-            ("window", self.window, self.window > 0), ("MSS", self.mss, self.mss > 0),
-            ("nodelay", True, self.nodelay), ("TOS", self.tos, self.tos > 0)]
+            ("window", self.window, self.window > 0), ("len", self.length, True),
+            ("bandwidth", self.bandwidth, self.bandwidth > 0),
+            ("fqrate", self.fqrate, self.fqrate > 0),
+            ("pacing_timer", self.pacing_timer, True), ("TOS", self.tos, self.tos > 0),
+            ("title", self.title, bool(self.title)),
+            ("extra_data", self.extra_data, bool(self.extra_data)),
+            ("congestion", self.congestion, bool(self.congestion)),
+            ("get_server_output", 1, self.get_server_output),
+            ("udp_counters_64bit", 1, self.udp_counters_64bit),
+            ("client_version", self.client_version, True), ("wirekit_rtt", 1, self.wirekit_rtt)]
         doc.update({key: value for key, value, wanted in optional if wanted})
-        doc["len"] = self.length
-        if self.bandwidth:
-            doc["bandwidth"] = self.bandwidth
-        doc["pacing_timer"] = self.pacing_timer
-        if self.congestion:
-            doc["congestion"] = self.congestion
-        if self.get_server_output:
-            doc["get_server_output"] = 1
-        if self.udp_counters_64bit:
-            doc["udp_counters_64bit"] = 1
-        doc["client_version"] = self.client_version
-        if self.wirekit_rtt:
-            doc["wirekit_rtt"] = 1
         return doc
 
     @classmethod
@@ -140,7 +247,8 @@ class TestParams:
                 bandwidth=int(doc.get("bandwidth", 0)), omit=float(doc.get("omit", 0)),
                 window=int(doc.get("window", 0)), congestion=str(doc.get("congestion", "")),
                 mss=int(doc.get("MSS", 0)), nodelay=bool(doc.get("nodelay", False)),
-                tos=int(doc.get("TOS", 0)),
+                tos=int(doc.get("TOS", 0)), fqrate=int(doc.get("fqrate", 0)),
+                title=_text(doc, "title"), extra_data=_text(doc, "extra_data"),
                 udp_counters_64bit=bool(doc.get("udp_counters_64bit", False)),
                 pacing_timer=int(doc.get("pacing_timer", 1000)),
                 client_version=str(doc.get("client_version", "")),
@@ -157,6 +265,14 @@ class TestParams:
         if self.udp and self.bandwidth == 0 and "bandwidth" not in self.extra:
             return replace(self, bandwidth=DEFAULT_UDP_RATE)
         return self
+
+
+def _text(doc: dict[str, Any], key: str) -> str:
+    """A string parameter (``title``, ``extra_data``); anything else is the peer's error."""
+    value = doc.get(key, "")
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is a {type(value).__name__}, not a string")
+    return value
 
 
 def _num(value: float) -> int | float:

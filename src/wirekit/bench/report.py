@@ -16,7 +16,7 @@ from typing import Any
 
 from wirekit import __version__
 from wirekit.bench.control import plain_host
-from wirekit.bench.params import PeerResults, StreamResult
+from wirekit.bench.params import PeerResults, StreamResult, TestParams
 from wirekit.bench.run import IntervalReport, RttSummary, StreamSample, TestRun
 
 SEPARATOR = "- - - - - - - - - - - - - - - - - - - - - - - - -"
@@ -264,7 +264,9 @@ def start_json(run: TestRun, *, cookie: bytes, peer: tuple[str, int], is_client:
     key = "connecting_to" if is_client else "accepted_connection"
     doc[key] = {"host": peer[0], "port": peer[1]}
     doc["cookie"] = cookie.rstrip(b"\0").decode("ascii", "replace")
-    if not params.udp:
+    if not params.udp and params.mss:
+        doc["tcp_mss"] = params.mss  # iperf3: the -M value replaces the default's key
+    elif not params.udp:
         doc["tcp_mss_default"] = _mss(run)
     doc["target_bitrate"] = params.bandwidth
     doc.update(_buffers(run))
@@ -274,6 +276,14 @@ def start_json(run: TestRun, *, cookie: bytes, peer: tuple[str, int], is_client:
         "bytes": params.bytes, "blocks": params.blocks, "reverse": int(params.reverse),
         "tos": params.tos, "target_bitrate": params.bandwidth}
     return doc
+
+
+def document_extras(params: TestParams) -> dict[str, str]:
+    """``-T/--title`` and ``--extra-data``: iperf3 puts them last in the top level of its -J
+    document (``iperf_json_finish``), on both sides, the server having them from the
+    client's parameters."""
+    extras = {"title": params.title, "extra_data": params.extra_data}
+    return {key: value for key, value in extras.items() if value}
 
 
 def _int(value: float) -> int | float:

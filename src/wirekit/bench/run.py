@@ -153,7 +153,9 @@ class TestRun:
         self._receive_end_shift = 0.0
 
     def _make_budget(self) -> ByteBudget | None:
-        return ByteBudget(self.params.bytes) if self.params.bytes else None
+        """``-n`` bytes or ``-k`` blocks (as bytes: whole blocks are taken from it)."""
+        total = self.params.byte_budget
+        return ByteBudget(total) if total else None
 
     # --- setting up --------------------------------------------------------------------------
 
@@ -196,7 +198,7 @@ class TestRun:
         A sender that ends signals :attr:`wakeup`, but a ``-n`` receiver (``-R -n``) has
         only its count to show that the budget arrived, so it is looked at every 10 ms.
         """
-        if self.params.bytes and any(not s.sender for s in self.streams):
+        if self.params.byte_budget and any(not s.sender for s in self.streams):
             return 0.01
         return 0.2
 
@@ -243,12 +245,17 @@ class TestRun:
         return time.monotonic() >= self.started + self.params.omit + self.params.duration
 
     def budget_done(self) -> bool:
-        """``-n``: all bytes sent (forward), received (reverse), or both (bidirectional)."""
-        total = self.params.bytes
+        """``-n``/``-k``: all bytes sent (forward), received (reverse), or both (bidirectional).
+
+        A UDP receiver counts a datagram lost on the way as arrived (its sequence number was
+        passed), or one lost datagram would keep the test from ever ending.
+        """
+        total = self.params.byte_budget
         if not total or self.omitting:
             return False
         sent = sum(s.bytes for s in self.streams if s.sender)
-        received = sum(s.bytes for s in self.streams if not s.sender)
+        received = sum(max(s.bytes, s.udp_stats.highest * self.params.length) if s.udp
+                       else s.bytes for s in self.streams if not s.sender)
         has_sender = any(s.sender for s in self.streams)
         has_receiver = any(not s.sender for s in self.streams)
         return (not has_sender or sent >= total) and (not has_receiver or received >= total)

@@ -47,15 +47,23 @@ from wirekit.bench.protocol import (
     State,
     StateReceived,
 )
-from wirekit.bench.report import end_json, interval_json, start_json
+from wirekit.bench.report import document_extras, end_json, interval_json, start_json
 from wirekit.bench.run import IntervalReport, TestRun
 from wirekit.errors import BenchError, NetworkError, ProtocolError, RemoteProtocolError
 
 #: iperf3 error numbers sent with SERVER_ERROR (iperf3's src/iperf_api.h).
 IE_NUMSTREAMS = 6
 IE_BLOCKSIZE = 7
+IE_ENDCONDITIONS = 16
 IE_UDPBLOCKSIZE = 20
+IE_BADTOS = 21
 IE_RECVPARAMS = 114
+IE_SETMSS = 123
+#: The first words of TestParams.problems() -> the iperf3 error (and errno) an iperf3 client
+#: can name.  A bad MSS is what iperf3's server sends when the kernel refuses it.
+_REFUSAL_CODES = (("parallel", IE_NUMSTREAMS, 0), ("UDP length", IE_UDPBLOCKSIZE, 0),
+                  ("TCP length", IE_BLOCKSIZE, 0), ("MSS", IE_SETMSS, errno.EINVAL),
+                  ("TOS", IE_BADTOS, 0), ("only one test end condition", IE_ENDCONDITIONS, 0))
 #: Accept errors that mean "out of resources": log, back off 100 ms, keep serving (as trio does).
 _ACCEPT_BACKOFF_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
@@ -316,7 +324,8 @@ class _Session:
             # exchange follows a CLIENT_TERMINATE.
             ended: dict[str, object] = {"start": start, "intervals": intervals,
                                         "end": end_json(run, None, rtt=False),
-                                        "error": "the client has terminated"}
+                                        "error": "the client has terminated",
+                                        **document_extras(params)}
             self.observer.on_end(run, ended, None)
             return
         self._exchange(run, start, intervals)
@@ -325,10 +334,9 @@ class _Session:
         params = TestParams.from_json(dict(document)).with_defaults()
         problems = params.problems()
         if problems:
-            code = (IE_NUMSTREAMS if "parallel" in problems[0] else
-                    IE_UDPBLOCKSIZE if "UDP length" in problems[0] else
-                    IE_BLOCKSIZE if "length" in problems[0] else IE_RECVPARAMS)
-            self.channel.send(self.machine.error(code, 0))
+            code, errno_value = next(((code, number) for words, code, number in _REFUSAL_CODES
+                                      if problems[0].startswith(words)), (IE_RECVPARAMS, 0))
+            self.channel.send(self.machine.error(code, errno_value))
             self.observer.on_error("refused parameters: " + "; ".join(problems))
             return None
         return params
@@ -484,6 +492,9 @@ class _Session:
                                        "end": end_json(run, peer, rtt=False)}
         self.channel.send(self.machine.send_results(self._results(run, peer, document)))
         self.channel.send(self.machine.display_results())
+        # Only the printed document: iperf3's server adds them when it prints
+        # (iperf_json_finish), after it sent its output to the client.
+        document.update(document_extras(run.params))
         self._await_done()
         self.observer.on_end(run, document, peer)
 

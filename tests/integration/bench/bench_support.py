@@ -41,6 +41,28 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
+def free_port_range(count: int) -> int:
+    """The first of ``count`` consecutive ports free for TCP and UDP right now (--cport)."""
+    for _ in range(50):
+        first = free_port()
+        if first + count - 1 > 65535:
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    sock = socket.socket(socket.AF_INET, kind)
+                    held.append(sock)
+                    sock.bind(("0.0.0.0", port))  # the client binds the wildcard
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def _listening(port: int) -> bool:
     wanted = f":{port:04X} "
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
