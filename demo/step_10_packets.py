@@ -71,3 +71,6 @@ def run(workdir: Path) -> None:
             raise RuntimeError(f"bad checksum in {packet.summary()}: {reports}")
     _run("read", str(path), "-tttt")
     _run("read", str(path), "-c", "1", "-v")
+    rewritten = workdir / "rewritten.pcapng"
+    _run("rewrite", str(path), str(rewritten), "-S", "10.0.0.0/8:172.16.0.0/12", "--ttl", "-1")
+    _run("read", str(rewritten), "-t", "-c", "3")
