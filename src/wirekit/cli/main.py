@@ -45,7 +45,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Watch interface rates live; summarise at the end."),
     "bench": ("wirekit.cli.bench", "bench", "iperf3-compatible throughput server and client."),
     "tune": ("wirekit.cli.tune", "tune", "Audit, apply and revert host tuning profiles."),
-    "bypass": ("wirekit.cli.bypass", "bypass", "Kernel-bypass (XDP, DPDK) readiness; huge pages for DPDK."),
+    "bypass": ("wirekit.cli.bypass", "bypass",
+               "Kernel-bypass (XDP, DPDK) readiness; huge pages for DPDK."),
 }
 
 

@@ -17,6 +17,7 @@ from wirekit.packet.fields import (
     MACField,
     UInt8,
     UInt16,
+    UInt24,
     UInt32,
 )
 from wirekit.packet.flow import Flow
@@ -40,6 +41,7 @@ from wirekit.packet.ipv6 import (
 )
 from wirekit.packet.layer import Layer, Padding, Raw
 from wirekit.packet.linktype import LinkType
+from wirekit.packet.llc import LLC, SNAP
 from wirekit.packet.packet import Packet, parse
 from wirekit.packet.registry import (
     ADDRESS_FAMILIES,
@@ -48,6 +50,7 @@ from wirekit.packet.registry import (
     ICMPV6_QUOTES,
     IP_PROTOCOLS,
     LINK_TYPES,
+    LLC_SAPS,
     TCP_PORTS,
     UDP_PORTS,
     Registry,
@@ -64,13 +67,14 @@ from wirekit.packet.udp import UDP
 
 __all__ = [
     "ADDRESS_FAMILIES", "ARP", "AUTO", "ETHERTYPES", "ICMP", "ICMPV6_QUOTES", "ICMP_QUOTES",
-    "IP", "IP_PROTOCOLS", "LINK_TYPES", "SLL", "SLL2", "TCP", "TCP_PORTS", "UDP", "UDP_PORTS",
+    "IP", "IP_PROTOCOLS", "LINK_TYPES", "LLC", "LLC_SAPS", "SLL", "SLL2", "SNAP", "TCP",
+    "TCP_PORTS", "UDP", "UDP_PORTS",
     "Bits", "ChecksumCheck", "Dot1Q", "Ether", "FieldValueError", "FixedBytes", "Flow", "ICMPv6",
     "IPv4", "IPv4Field", "IPv4Flags", "IPv4Option", "IPv6", "IPv6ExtHdrDestOpt",
     "IPv6ExtHdrFragment", "IPv6ExtHdrHopByHop", "IPv6ExtHdrRouting", "IPv6ExtHeader",
     "IPv6Field", "IPv6Option",
     "Layer", "LayerNotFoundError", "LayerStatus", "LinkType", "Loopback", "LoopbackBE",
     "MACField", "NDOption", "Packet", "Padding", "Raw", "Registry", "Status", "TCPFlags",
-    "UInt8", "UInt16", "UInt32", "fragment_ipv4", "fragment_ipv6", "internet_checksum", "parse",
-    "reassemble_ipv4", "reassemble_ipv6", "update_checksum",
+    "UInt8", "UInt16", "UInt24", "UInt32", "fragment_ipv4", "fragment_ipv6", "internet_checksum",
+    "parse", "reassemble_ipv4", "reassemble_ipv6", "update_checksum",
 ]

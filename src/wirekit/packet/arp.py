@@ -152,3 +152,5 @@ class ARP(Layer):
 
 
 ETHERTYPES.register(0x0806, ARP)
+# RARP (RFC 903) is ARP's format with operations 3 and 4; tcpdump prints it as ARP.
+ETHERTYPES.register(0x8035, ARP, build=False)

@@ -215,6 +215,34 @@ class UInt32(_UInt):
     fmt, width = "I", 32
 
 
+class UInt24(Field[int, int]):
+    """A 24-bit unsigned integer, network byte order (an IEEE OUI).  ``struct`` has no 3-byte
+    code, so the header keeps the 3 bytes and the property converts them."""
+
+    fmt = "3s"
+
+    def to_raw(self, value: Any) -> bytes:
+        if isinstance(value, bytes | bytearray) and len(value) == 3:
+            return bytes(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 24:
+            raise FieldValueError(f"{self.name} must be an integer below 2**24, not {value!r}")
+        return value.to_bytes(3, "big")
+
+    def to_user(self, raw: Any) -> Any:
+        return None if raw is None else int.from_bytes(raw, "big")
+
+    def user_function(self) -> Callable[[Any], Any] | None:
+        return partial(int.from_bytes, byteorder="big")
+
+    def text(self, raw: Any) -> str:
+        if raw is None:
+            return "None"
+        value = int.from_bytes(raw, "big")
+        shown = f"0x{value:06x}" if self.hex else str(value)
+        name = self.names.get(value)
+        return f"{shown} ({name})" if name else shown
+
+
 class Bits(_UInt):
     """A bit range; consecutive ``Bits`` share one 8-, 16- or 32-bit struct item, MSB first."""
 

@@ -9,7 +9,13 @@ from wirekit.packet.checksum import internet_checksum
 from wirekit.packet.fields import AUTO, Bits, FlagBits, IPv4Field, UInt8, UInt16, VarField
 from wirekit.packet.layer import NEXT_FALLBACK, Layer, NextLayer, Raw
 from wirekit.packet.linktype import LinkType
-from wirekit.packet.registry import ADDRESS_FAMILIES, ETHERTYPES, IP_PROTOCOLS, LINK_TYPES
+from wirekit.packet.registry import (
+    ADDRESS_FAMILIES,
+    ETHERTYPES,
+    IP_PROTOCOLS,
+    LINK_TYPES,
+    LLC_SAPS,
+)
 from wirekit.packet.status import ChecksumCheck, FieldValueError, LayerStatus, Status
 
 _OPTION_NAMES = {
@@ -412,6 +418,8 @@ def _ip_by_version(buffer: Any, offset: int) -> type[Layer] | None:
 
 
 ETHERTYPES.register(0x0800, IPv4)
+# RFC 948 style: IP in IEEE 802.2 UI frames between the IP SAPs (6), no SNAP header.
+LLC_SAPS.register(0x06, IPv4)
 IP_PROTOCOLS.register(4, IPv4)
 LINK_TYPES.register(LinkType.RAW, _ip_by_version)
 LINK_TYPES.register(LinkType.IPV4, IPv4)

@@ -92,6 +92,8 @@ TCP_PORTS = Registry("tcp port")
 UDP_PORTS = Registry("udp port")
 ICMP_QUOTES = Registry("icmp type quoting a datagram")
 ICMPV6_QUOTES = Registry("icmpv6 type quoting a packet")
+#: IEEE 802.2 LLC service access points; a UI frame whose DSAP and SSAP are both the key binds.
+LLC_SAPS = Registry("llc sap")
 
 # Display names, from the IANA registries (names as tcpdump and /etc/protocols spell them).
 IP_PROTOCOLS.names.update({
@@ -105,4 +107,11 @@ ETHERTYPES.names.update({
     0x8847: "MPLS unicast", 0x8848: "MPLS multicast", 0x8863: "PPPoE D", 0x8864: "PPPoE S",
     0x888E: "EAPOL", 0x88A8: "802.1Q-QinQ", 0x88CC: "LLDP", 0x88F7: "PTP", 0x8906: "FCoE",
     0x9100: "802.1Q-9100", 0x9000: "Loopback",
+})
+# IEEE 802.2 SAPs with tcpdump's names (print-llc.c llc_values); the low bit (individual/group
+# in a DSAP, command/response in an SSAP) is not part of the address.
+LLC_SAPS.names.update({
+    0x00: "Null", 0x02: "802.1B I", 0x04: "SNA", 0x06: "IP", 0x0E: "ProWay NM", 0x42: "STP",
+    0x4E: "RS511", 0x7E: "ISO8208", 0x8E: "ProWay", 0xAA: "SNAP", 0xE0: "IPX", 0xF0: "NetBeui",
+    0xFE: "OSI",
 })

@@ -1,6 +1,7 @@
 """One-line summaries in the format of ``tcpdump -nn -S -t`` (no link header, absolute TCP
-sequence numbers, no timestamp), as printed by tcpdump 4.99 (print-ip.c, print-ip6.c,
-print-tcp.c, print-udp.c, print-icmp.c, print-icmp6.c, print-arp.c).
+sequence numbers, no timestamp), as printed by tcpdump 4.99 (print-ether.c, print-llc.c,
+print-ip.c, print-ip6.c, print-tcp.c, print-mptcp.c, print-udp.c, print-icmp.c, print-icmp6.c,
+print-arp.c).  TCP options are in :mod:`wirekit.packet.summary_tcp`.
 
 Only the non-verbose line is reproduced.  A printer is registered per layer class in
 ``SUMMARIES``; a class without one is described by its name and fields.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from wirekit.packet.arp import ARP
 from wirekit.packet.cooked import SLL, SLL2, Loopback, LoopbackBE
-from wirekit.packet.ether import Dot1Q, Ether
+from wirekit.packet.ether import MAX_8023_LENGTH, Dot1Q, Ether
 from wirekit.packet.icmp import ICMP
 from wirekit.packet.icmpv6 import ICMPv6
 from wirekit.packet.ipv4 import IPv4
@@ -28,9 +29,11 @@ from wirekit.packet.ipv6 import (
 )
 from wirekit.packet.layer import Layer, Padding, Raw
 from wirekit.packet.linktype import LinkType
-from wirekit.packet.registry import ETHERTYPES
+from wirekit.packet.llc import ETHERTYPE_OUIS, LLC, OUI_NAMES, SAP_MASK, SNAP, UI, is_unnumbered
+from wirekit.packet.registry import ETHERTYPES, LLC_SAPS
 from wirekit.packet.status import Status
-from wirekit.packet.tcp import TCP, TCPFlags, decode_tcp_options
+from wirekit.packet.summary_tcp import tcp_options_text
+from wirekit.packet.tcp import TCP, TCPFlags
 from wirekit.packet.udp import UDP
 
 if TYPE_CHECKING:
@@ -93,10 +96,20 @@ _CUT: dict[type[Layer], str] = {Ether: "ether", Dot1Q: "vlan", Loopback: "null",
                                 LoopbackBE: "loop", SLL: "sll", SLL2: "sll2"}
 
 
+#: What tcpdump prints when the header an EtherType (or an 802.3 length) announces has no
+#: byte at all.
+_NOTHING_CAPTURED: dict[type[Layer], str] = {IPv4: " [|ip]", IPv6: " [|ip6]", ARP: " [|arp]",
+                                             LLC: " [|llc]", Dot1Q: " [|vlan]"}
+
+
 def _link_only(layers: list[Layer], total: int) -> str:
-    first = layers[0]
-    if isinstance(first, Ether) and first.type is not None and first.type <= 1500:
-        return " [|llc]"  # an 802.3 frame with no room for its LLC header
+    first, last = layers[0], layers[-1]
+    kind = last.type if isinstance(last, Ether | Dot1Q) else None
+    if kind is not None:
+        cls = LLC if kind <= MAX_8023_LENGTH else ETHERTYPES.classes.get(kind)
+        cut = _NOTHING_CAPTURED.get(cls) if cls is not None else None
+        if cut is not None:
+            return cut
     if isinstance(first, Ether):
         return f"{first.src} > {first.dst}, {_ethertype(first.type)}, length {total}"
     return f"{first.name}, length {total}"
@@ -105,8 +118,8 @@ def _link_only(layers: list[Layer], total: int) -> str:
 def _ethertype(kind: int | None) -> str:
     if kind is None:
         return "ethertype unknown"
-    if kind <= 1500:
-        return f"802.3, length {kind}"
+    if kind <= MAX_8023_LENGTH:
+        return "802.3"
     name = ETHERTYPES.name_of(kind)
     return f"ethertype {name or 'Unknown'} (0x{kind:04x})"
 
@@ -115,9 +128,25 @@ def _unknown_above_link(layers: list[Layer], position: int, total: int) -> str:
     link = layers[position - 1]
     kind = getattr(link, "type", None) if not isinstance(link, SLL | SLL2) else link.proto
     first = layers[0]
+    if kind is not None and kind <= MAX_8023_LENGTH and isinstance(link, Ether | Dot1Q):
+        total = _wire_left(layers, position)  # tcpdump -e's 802.3 length (Novell raw IPX)
     if isinstance(first, Ether):
         return f"{first.src} > {first.dst}, {_ethertype(kind)}, length {total}"
     return f"{_ethertype(kind)}, length {total}"
+
+
+def _wire_left(layers: list[Layer], index: int) -> int:
+    """The length tcpdump hands the printer of ``layers[index]``: what the wire carried from
+    there on, within any IEEE 802.3 length field below (print-ether.c cuts the length to it)."""
+    layer = layers[index]
+    pkt = layer._pkt
+    left = (pkt.wire_len if pkt is not None else 0) - layer._off
+    for below in layers[:index]:
+        if isinstance(below, Ether | Dot1Q):
+            kind = below.type
+            if kind is not None and kind <= MAX_8023_LENGTH:
+                left = min(left, below._off + below._hlen + kind - layer._off)
+    return left
 
 
 # -- IPv4 ----------------------------------------------------------------------------------
@@ -139,7 +168,7 @@ def _ipv4(layers: list[Layer], index: int) -> str:
     prefix = "IP "
     # tcpdump compares the IP length with the length on the wire, not with what the capture
     # kept: a snaplen cut is not a "truncated-ip".
-    present = ip._pkt.wire_len - ip._off if ip._pkt is not None else total
+    present = _wire_left(layers, index)
     if total > present:
         prefix += f"truncated-ip - {total - present} bytes missing! "
     payload = (total or present) - ihl
@@ -197,79 +226,30 @@ def _tcp(tcp: TCP, payload: int) -> str:
     parts.append(f"win {header[5]}")
     if flags & 0x20:
         parts.append(f"urg {header[7]}")
+    protocol = "tcp"
+    present = tcp._raw_variable("options")
     if hlen > 20:
-        present = tcp._raw_variable("options")
-        cut = _cut_options(present) if len(present) < hlen - 20 else None
-        if cut is not None:  # the capture ends inside the options
-            return ", ".join(parts) + ", options [" + cut
-        parts.append(f"options [{','.join(_option_words(tcp.options))}]")
+        options = tcp_options_text(present, hlen - 20, header[4] & 0xFF,
+                                   _signature_note(tcp, payload))
+        if not options.complete:  # tcpdump ends the line inside the options
+            return ", ".join(parts) + ", options [" + options.text
+        parts.append("options [" + options.text)
+        protocol = options.protocol
     parts.append(f"length {data}")
+    if data and 20 + len(present) < hlen:
+        # The options ended (EOL) before the capture did; tcpdump checks the whole header is
+        # there before it looks at the data.
+        parts[-1] += (f" [remaining caplen({20 + len(present)}) < header length({hlen})]"
+                      f" [|{protocol}]")
     return ", ".join(parts)
 
 
-#: tcpdump's names of the options it knows (tcp_option_values), for one the capture cut.
-_CUT_OPTION_NAMES = {2: "mss", 3: "wscale", 5: "sack", 8: "TS", 19: "md5", 28: "uto",
-                     29: "tcp-ao", 30: "mptcp", 34: "tfo"}
-#: Options whose cut tcpdump 4.99 reports with a ``>`` after ``[|tcp]`` (its own quirk).
-_CUT_WITH_ANGLE = {3, 8}
-
-
-def _cut_options(data: bytes) -> str | None:
-    """The rest of the line when the capture ends inside the TCP options, as tcpdump prints
-    it: the whole options, then what it could read of the cut one, then ``[|tcp]`` (tcpdump
-    prints the separator before it reads the next option).  ``None`` when an EOL comes first:
-    tcpdump stops there and prints the line as usual."""
-    words: list[str] = []
-    position = 0
-    while position < len(data):
-        kind = data[position]
-        if kind == 0:
-            return None
-        size = 1 if kind == 1 else (data[position + 1] if position + 1 < len(data) else 0)
-        if size == 0:
-            break  # the length byte is cut
-        if position + size > len(data):
-            return ",".join([*words, _cut_option(kind, size, data[position + 2:])])
-        words += _option_words(decode_tcp_options(data[position:position + size]))
-        position += size
-    return ",".join(words) + ("," if words else "") + " [|tcp]"
-
-
-def _cut_option(kind: int, size: int, present: bytes) -> str:
-    """One option the capture cut: its name and what tcpdump prints of its data."""
-    if kind == 5:  # the block count comes from the length byte; whole blocks are printed
-        blocks = present[:len(present) // 8 * 8]
-        pairs = [int.from_bytes(blocks[i:i + 4], "big") for i in range(0, len(blocks), 4)]
-        text = "".join(f"{{{pairs[i]}:{pairs[i + 1]}}}" for i in range(0, len(pairs), 2))
-        return f"sack {(size - 2) // 8} {text} [|tcp]"
-    name = _CUT_OPTION_NAMES.get(kind)
-    if name is None:
-        return f"unknown-{kind} 0x{present.hex()} [|tcp]"
-    return f"{name} [|tcp]" + (">" if kind in _CUT_WITH_ANGLE else "")
-
-
-def _option_words(options: list[Any]) -> list[str]:
-    words = []
-    for kind, value in options:
-        if kind == "MSS":
-            words.append(f"mss {value}")
-        elif kind == "NOP":
-            words.append("nop")
-        elif kind == "EOL":
-            words.append("eol")
-        elif kind == "WScale":
-            words.append(f"wscale {value}")
-        elif kind == "SAckOK":
-            words.append("sackOK")
-        elif kind == "Timestamp":
-            words.append(f"TS val {value[0]} ecr {value[1]}")
-        elif kind == "SAck":
-            blocks = "".join(f"{{{value[i]}:{value[i + 1]}}}" for i in range(0, len(value), 2))
-            words.append(f"sack {len(value) // 2} {blocks}")
-        else:
-            data = bytes(value)
-            words.append(f"unknown-{kind} 0x{data.hex()}" if data else f"unknown-{kind}")
-    return words
+def _signature_note(tcp: TCP, payload: int) -> str:
+    """Why tcpdump cannot check an MD5 signature (RFC 2385): the segment is not all captured,
+    or (as always here) no shared secret was given with -M."""
+    if tcp._off + payload > tcp._end:
+        return "snaplen too short, "
+    return "shared secret not supplied with -M, "
 
 
 def _udp(udp: UDP, payload: int) -> str:
@@ -375,7 +355,7 @@ def _ipv6(layers: list[Layer], index: int) -> str:
     if header[0] >> 28 != 6:
         return f"IP6 version error: {header[0] >> 28} != 6"
     prefix = "IP6 "
-    present = ip._pkt.wire_len - ip._off - 40 if ip._pkt is not None else header[1]
+    present = _wire_left(layers, index) - 40
     if header[1] > present:
         prefix += f"truncated-ip6 - {header[1] - present} bytes missing!"
     payload = header[1]
@@ -482,34 +462,164 @@ def _icmp6(icmp: ICMPv6, payload: int) -> str:
 
 # -- ARP -------------------------------------------------------------------------------------
 
+#: tcpdump's names (print-arp.c arphrd_values, arpop_values).
+_ARP_HARDWARE = {1: "Ethernet", 6: "TokenRing", 7: "ArcNet", 15: "FrameRelay", 19: "ATM",
+                 23: "Strip", 24: "IEEE 1394", 32: "InfiniBand"}
+_ARP_OPERATIONS = {1: "Request", 2: "Reply", 3: "Reverse Request", 4: "Reverse Reply",
+                   8: "Inverse Request", 9: "Inverse Reply", 10: "NACK Reply"}
+#: Protocol types tcpdump prints as IPv4 addresses: IPv4 and the old trailer type 0x1000.
+_ARP_IP_TYPES = (0x0800, 0x1000)
+
+
 def _arp(layers: list[Layer], index: int) -> str:
+    """arp_print: `` [|arp]`` unless the whole header and every address were captured."""
     arp = cast(ARP, layers[index])
-    length = len(arp._pkt._buf) - arp._off if arp._pkt is not None else 28
-    if arp.status.kind is Status.TRUNCATED:
-        return "ARP, [|arp]"
-    op = arp.op
     header = arp._h
-    ethernet_ipv4 = header is not None and header[0] == 1 and header[1] == 0x0800 \
-        and header[2] == 6 and header[3] == 4
-    if not ethernet_ipv4:
-        return f"ARP, hardware type {header[0] if header else '?'}, length {length}"
+    if arp.status.kind is Status.TRUNCATED or header is None or None in header:
+        return " [|arp]"
+    length = _wire_left(layers, index)
+    hwtype, ptype, hwlen, plen, op = header
+    if ptype not in _ARP_IP_TYPES or plen != 4 or hwlen == 0:
+        # tcpdump does not know the address formats: the types and lengths only
+        hardware = _ARP_HARDWARE.get(hwtype, f"Unknown Hardware ({hwtype})")
+        protocol = ETHERTYPES.name_of(ptype) or f"Unknown Protocol (0x{ptype:04x})"
+        return f"ARP, {hardware} (len {hwlen}), {protocol} (len {plen}), length {length}"
     text = {
-        1: lambda: f"Request who-has {arp.pdst}{_tha(arp)} tell {arp.psrc}",
-        2: lambda: f"Reply {arp.psrc} is-at {arp.hwsrc}",
-        3: lambda: f"Reverse Request who-is {arp.hwdst} tell {arp.hwsrc}",
-        4: lambda: f"Reverse Reply {arp.hwdst} at {arp.pdst}",
-        8: lambda: f"Inverse Request who-is {arp.hwdst} tell {arp.hwsrc}",
-        9: lambda: f"Inverse Reply {arp.hwsrc} at {arp.psrc}",
-    }.get(op or 0)
-    if text is None:
-        return f"ARP, Unknown ({op})"
-    return f"ARP, {text()}, length {length}"
+        1: lambda: f"who-has {arp.pdst}{_tha(arp)} tell {arp.psrc}",
+        2: lambda: f"{arp.psrc} is-at {arp.hwsrc}",
+        3: lambda: f"who-is {arp.hwdst} tell {arp.hwsrc}",
+        4: lambda: f"{arp.hwdst} at {arp.pdst}",
+        8: lambda: f"who-is {arp.hwdst} tell {arp.hwsrc}",
+        9: lambda: f"{arp.hwsrc} at {arp.psrc}",
+    }.get(op)
+    name = _ARP_OPERATIONS.get(op, f"Unknown ({op})")
+    if text is None:  # tcpdump hex-dumps the rest and prints no length
+        return f"ARP, {name}"
+    return f"ARP, {name} {text()}, length {length}"
 
 
 def _tha(arp: Any) -> str:
-    target = arp.hwdst
-    return "" if target == "00:00:00:00:00:00" else f" ({target})"
+    """The target hardware address of a request, when it is not all zeros."""
+    target = arp._decode_variable("hwdst")
+    return f" ({arp.hwdst})" if any(target) else ""
+
+
+# -- IEEE 802.2 LLC and SNAP ---------------------------------------------------------------
+
+#: tcpdump's names (print-llc.c llc_cmd_values, llc_flag_values, llc_supervisory_values).
+_U_COMMANDS = {0x03: "ui", 0xE3: "test", 0xAF: "xid", 0x63: "ua", 0x43: "disc", 0x0F: "dm",
+               0x6F: "sabme", 0x87: "frmr"}
+_LLC_FLAGS = {0x00: "Command", 0x01: "Response", 0x10: "Poll", 0x11: "Final", 0x100: "Poll",
+              0x101: "Final"}
+_SUPERVISORY = {0: "Receiver Ready", 1: "Receiver not Ready", 2: "Reject"}
+_XID = 0xAF
+#: The format identifier of an IEEE 802.2 XID information field (IEEE 802.2 clause 5.4.1.1.2).
+_XID_FORMAT = 0x81
+_STP_SAP = 0x42
+#: Classes whose EtherType tcpdump's ethertype_print decodes (it prints SNAP's own line for
+#: the rest, VLAN tags and jumbo LLC included).
+_SNAP_DECODED = (IPv4, IPv6, ARP)
+#: tcpdump's protocol ID names for OUI 0080c2 (RFC 2684 bridged) that it does not decode.
+_BRIDGED_PIDS = {0x0002: "802.4 + FCS", 0x0008: "802.4 w/o FCS", 0x0005: "802.6 + FCS",
+                 0x000B: "802.6 w/o FCS"}
+
+
+def _llc(layers: list[Layer], index: int) -> str:
+    """llc_print without -e: the layers above for a UI frame between the SNAP, IP or STP SAPs,
+    else the addresses, the SAPs and the control field."""
+    llc = cast(LLC, layers[index])
+    header, control = llc._h, llc.ctrl
+    if llc.status.kind is Status.TRUNCATED or header is None or None in header \
+            or control is None:
+        return " [|llc]"
+    length = _wire_left(layers, index)
+    data = length - llc._hlen
+    dsap, ssap = header[0] & SAP_MASK, header[1] & SAP_MASK
+    if dsap == ssap and control == UI:
+        if dsap == LLC_SAPS.key_of(SNAP):
+            return _snap(layers, index + 1, data)
+        if dsap == _STP_SAP:
+            # The BPDU is not decoded: the protocol and its length.  tcpdump goes on with the
+            # version, BPDU type, flags and bridge ID (print-stp.c).
+            return f"STP, length {data}"
+        upper = layers[index + 1] if index + 1 < len(layers) else None
+        if upper is not None and type(upper) in SUMMARIES:
+            return SUMMARIES[type(upper)](layers, index + 1)  # RFC 948 IP, and any other binding
+        cut = _NOTHING_CAPTURED.get(LLC_SAPS.classes.get(dsap) or Layer)
+        if upper is None and cut is not None:
+            return cut
+    return _llc_saps(layers, dsap, ssap) + _llc_control(llc, header[1], control, data)
+
+
+def _llc_saps(layers: list[Layer], dsap: int, ssap: int) -> str:
+    """The MAC addresses and SAP names tcpdump prints before the control field."""
+    first = layers[0]
+    source, destination = (f"{first.src} ", f"{first.dst} ") if isinstance(first, Ether) \
+        else ("", "")
+    dname = LLC_SAPS.name_of(dsap) or f"Unknown DSAP 0x{dsap:02x}"
+    if dsap == ssap:
+        return f"{source}> {destination}{dname} " if source else f"{dname} "
+    sname = LLC_SAPS.name_of(ssap) or f"Unknown SSAP 0x{ssap:02x}"
+    return f"{source}{sname} > {destination}{dname} "
+
+
+def _llc_control(llc: LLC, ssap_field: int, control: int, data: int) -> str:
+    """IEEE 802.2 clause 5.4: U frames by command, S frames by function, I frames by their
+    sequence numbers; the poll/final bit with the SSAP's command/response bit."""
+    length = data + llc._hlen
+    if is_unnumbered(control):
+        command = _U_COMMANDS.get(control & 0xEF, f"{control & 0xEF:02x}")
+        flags = _LLC_FLAGS.get((ssap_field & 1) | (control & 0x10), "?")
+        text = f"Unnumbered, {command}, Flags [{flags}], length {length}"
+        return text + _xid_format(llc, data) if control & 0xEF == _XID else text
+    flags = _LLC_FLAGS.get((ssap_field & 1) | (control & 0x100), "?")
+    if control & 1:
+        function = _SUPERVISORY.get(control >> 2 & 3, "?")
+        return f"Supervisory, {function}, rcv seq {control >> 9}, Flags [{flags}], length {length}"
+    return (f"Information, send seq {control >> 1 & 0x7F}, rcv seq {control >> 9}, "
+            f"Flags [{flags}], length {length}")
+
+
+def _xid_format(llc: LLC, data: int) -> str:
+    """An XID whose information field starts with the IEEE 802.2 format identifier: tcpdump
+    prints the two octets after it (LLC classes, receive window)."""
+    pkt = llc._pkt
+    if data == 0 or pkt is None:
+        return ""
+    captured = bytes(pkt._buf[llc._off + llc._hlen:llc._end])
+    if not captured:
+        return " [|llc]"
+    if captured[0] != _XID_FORMAT:
+        return ""
+    if len(captured) < 3 or data < 3:
+        return " [|llc]"
+    return f": {captured[1]:02x} {captured[2]:02x}"
+
+
+def _snap(layers: list[Layer], index: int, length: int) -> str:
+    """snap_print: the layers above when tcpdump decodes the EtherType, else the SNAP line.
+    *length* counts the bytes after the LLC header."""
+    snap = layers[index] if index < len(layers) else None
+    if not isinstance(snap, SNAP) or snap.status.kind is Status.TRUNCATED or length < 5:
+        return " [|snap]"
+    oui, code = snap.OUI, snap.code
+    upper = layers[index + 1] if index + 1 < len(layers) else None
+    if oui in ETHERTYPE_OUIS:
+        if isinstance(upper, _SNAP_DECODED):
+            return SUMMARIES[type(upper)](layers, index + 1)
+        cls = ETHERTYPES.classes.get(code)
+        if upper is None and cls in _SNAP_DECODED:
+            return _NOTHING_CAPTURED[cls]
+    first = layers[0]
+    ends = f"{first.src} > {first.dst} " if isinstance(first, Ether) else ""
+    if oui == 0:
+        name = ETHERTYPES.name_of(code) or "Unknown"
+        return f"{ends}SNAP, ethertype {name} (0x{code:04x}), length {length - 5}"
+    names = ETHERTYPES.names if oui in (*ETHERTYPE_OUIS, 0x080007) else \
+        _BRIDGED_PIDS if oui == 0x0080C2 else {}
+    return (f"{ends}SNAP, oui {OUI_NAMES.get(oui, 'Unknown')} (0x{oui:06x}), "
+            f"pid {names.get(code, 'Unknown')} (0x{code:04x}), length {length - 5}")
 
 
 #: Layer class -> printer of the line that starts at that layer.
-SUMMARIES: dict[type[Layer], Printer] = {IPv4: _ipv4, IPv6: _ipv6, ARP: _arp}
+SUMMARIES: dict[type[Layer], Printer] = {IPv4: _ipv4, IPv6: _ipv6, ARP: _arp, LLC: _llc}

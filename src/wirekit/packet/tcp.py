@@ -1,5 +1,7 @@
 """TCP (RFC 9293) with its options: EOL, NOP, MSS, window scale, SACK-permitted, SACK,
-timestamps (RFC 7323, RFC 2018); other options are kept raw as ``(kind, bytes)``."""
+timestamps (RFC 7323, RFC 2018), and under Scapy's names the MD5 signature (RFC 2385), user
+timeout (RFC 5482), TCP-AO (RFC 5925) and Fast Open (RFC 7413); other options, and these when
+their size is not the one Scapy decodes, are kept raw as ``(kind, bytes)``."""
 
 from __future__ import annotations
 
@@ -72,7 +74,8 @@ class TCPFlags(int):
     N = property(lambda self: bool(self & 0x100))
 
 
-_NAMES = {"EOL": 0, "NOP": 1, "MSS": 2, "WScale": 3, "SAckOK": 4, "SAck": 5, "Timestamp": 8}
+_NAMES = {"EOL": 0, "NOP": 1, "MSS": 2, "WScale": 3, "SAckOK": 4, "SAck": 5, "Timestamp": 8,
+          "MD5": 19, "UTO": 28, "AO": 29, "TFO": 34}
 _U16 = struct.Struct("!H")
 _U32x2 = struct.Struct("!II")
 
@@ -89,6 +92,23 @@ def _decode_known(kind: int, value: bytes) -> TCPOption | None:
         return ("SAck", struct.unpack(f"!{size // 4}I", value))
     if kind == 8 and size == 8:
         return ("Timestamp", _U32x2.unpack(value))
+    return _decode_newer(kind, value)
+
+
+def _decode_newer(kind: int, value: bytes) -> TCPOption | None:
+    """The options Scapy names after the classic ones, in Scapy's forms: the MD5 signature as
+    16 bytes, the user timeout as the 16-bit field (G bit on top, RFC 5482 section 3), TCP-AO
+    as its bytes (KeyID, RNextKeyID, MAC; RFC 5925 section 2.2), an 8-byte Fast Open cookie
+    as two 32-bit numbers (Scapy's ``!II``)."""
+    size = len(value)
+    if kind == 19 and size == 16:
+        return ("MD5", value)
+    if kind == 28 and size == 2:
+        return ("UTO", _U16.unpack(value)[0])
+    if kind == 29 and size >= 2:
+        return ("AO", value)
+    if kind == 34 and size == 8:
+        return ("TFO", _U32x2.unpack(value))
     return None
 
 
@@ -138,7 +158,7 @@ def _encode_option(option: Any) -> bytes:
 def _encode_value(kind: int, value: Any) -> bytes:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
-    if kind == 2:
+    if kind in (2, 28):
         return _U16.pack(value)
     if kind == 3:
         return bytes([value])
@@ -146,7 +166,7 @@ def _encode_value(kind: int, value: Any) -> bytes:
         return b""
     if kind == 5:
         return struct.pack(f"!{len(value)}I", *value)
-    if kind == 8:
+    if kind in (8, 34):
         return _U32x2.pack(*value)
     raise FieldValueError(f"TCP option {kind} needs a bytes value")
 

@@ -178,3 +178,57 @@ def test_a_segment_routing_header_builds_as_scapy_does() -> None:
     assert ours == theirs
     routing = parse(ours, IPv6)[IPv6ExtHdrRouting]
     assert routing.segleft == 2 and (routing.reserved or 0) >> 24 == 2
+
+
+def test_llc_and_snap_build_and_parse_as_scapy_does() -> None:
+    """Scapy builds an 802.3 frame with its Dot3 class; wirekit with Ether, whose automatic
+    type over an LLC is the 802.3 length.  The bytes are the same, and each side reads the
+    other's fields back (Dot3 ``len`` is Ether ``type``)."""
+    from scapy.layers.inet import IP as ScapyIP
+    from scapy.layers.inet import UDP as ScapyUDP
+    from scapy.layers.l2 import LLC as ScapyLLC
+    from scapy.layers.l2 import SNAP as ScapySNAP
+    from scapy.layers.l2 import Dot3
+    from scapy.layers.l2 import Ether as ScapyEther
+
+    from wirekit.packet import LLC, SNAP, UDP, Ether, IPv4
+
+    src, dst = "02:00:00:00:00:01", "02:00:00:00:00:02"
+    ours = bytes(Ether(src=src, dst=dst) / LLC() / SNAP() / IPv4(src="10.0.0.1", dst="10.0.0.2")
+                 / UDP(sport=1, dport=2) / b"x")
+    theirs = bytes(Dot3(src=src, dst=dst) / ScapyLLC() / ScapySNAP()
+                   / ScapyIP(src="10.0.0.1", dst="10.0.0.2") / ScapyUDP(sport=1, dport=2) / b"x")
+    assert ours == theirs
+    scapy_view = ScapyEther(ours)
+    pkt = parse(ours)
+    assert pkt[Ether].type == scapy_view[Dot3].len
+    for name in ("dsap", "ssap", "ctrl"):
+        assert getattr(pkt[LLC], name) == getattr(scapy_view[ScapyLLC], name), name
+    assert (pkt[SNAP].OUI, pkt[SNAP].code) == (scapy_view[ScapySNAP].OUI,
+                                               scapy_view[ScapySNAP].code)
+
+
+def test_scapys_stp_frame_parses_to_llc_and_a_raw_bpdu() -> None:
+    from scapy.layers.l2 import LLC as ScapyLLC
+    from scapy.layers.l2 import STP, Dot3
+
+    from wirekit.packet import LLC, Ether, Raw, Status
+
+    wire = bytes(Dot3(src="02:00:00:00:00:01", dst="01:80:c2:00:00:00") / ScapyLLC() / STP())
+    pkt = parse(wire)
+    assert [layer.name for layer in pkt.layers] == ["Ether", "LLC", "Raw"]
+    assert (pkt[Ether].type, pkt[LLC].dsap, pkt[LLC].ssap, pkt[LLC].ctrl) == (38, 0x42, 0x42, 3)
+    assert len(pkt[Raw].load) == 35 and pkt[Raw].status.kind is Status.UNSUPPORTED
+    assert bytes(pkt) == wire
+
+
+def test_tcp_options_scapy_names_read_and_build_alike() -> None:
+    """MD5 (RFC 2385), UTO (RFC 5482) and TFO (RFC 7413, Scapy's two 32-bit numbers)."""
+    from scapy.layers.inet import TCP as ScapyTCP
+
+    from wirekit.packet import TCP
+
+    options = [("MD5", bytes(range(16))), ("UTO", 300), ("TFO", (1, 2)), ("NOP", None)]
+    ours, theirs = bytes(TCP(options=options)), bytes(ScapyTCP(options=options))
+    assert ours == theirs
+    assert parse(theirs, TCP)[TCP].options == ScapyTCP(ours).options

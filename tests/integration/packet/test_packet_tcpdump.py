@@ -23,8 +23,10 @@ from tests.unit.packet.packet_specs import Spec, any_packet, to_wirekit
 from wirekit.packet import (
     ARP,
     ICMP,
+    LLC,
     SLL,
     SLL2,
+    SNAP,
     TCP,
     UDP,
     Dot1Q,
@@ -131,6 +133,12 @@ def arp_and_ipv4_cases() -> list[Packet]:
         E(type=0x88A8) / Dot1Q(vlan=100) / Dot1Q(vlan=200) / I() / UDP(sport=1234, dport=5000),
         E() / Dot1Q(vlan=100) / Dot1Q(vlan=200) / I() / UDP(sport=1234, dport=5000),
         E(type=0x88B5) / b"abcdefgh",
+        # ARP that tcpdump prints in other forms (print-arp.c): IEEE 802 hardware, IPv6
+        # protocol addresses (types and lengths only), RARP (RFC 903), an unknown NACK.
+        E() / arp(op=1, hwtype=6),
+        E() / ARP(ptype=0x86DD, hwsrc=M1, psrc="2001:db8::1", pdst="2001:db8::2"),
+        E(type=0x8035) / arp(op=3, hwdst=M2), E(type=0x8035) / arp(op=4, hwdst=M2),
+        E() / arp(op=10),
         E() / I(ihl=4) / UDP(sport=1234, dport=5000),
         E() / I(len=10) / UDP(sport=1234, dport=5000),
         E() / I(len=100) / UDP(sport=1234, dport=5000),
@@ -328,3 +336,229 @@ def test_icmp_errors_whose_quote_is_cut_match_tcpdump(tmp_path: Path) -> None:
               for kind, code in ((3, 1), (3, 3), (3, 4), (5, 1), (11, 0), (12, 0), (4, 0))]
     for snaplen in range(38, 71):
         assert_same_cut_lines(tmp_path, frames, snaplen)
+
+
+# -- IEEE 802.3 length frames: 802.2 LLC and SNAP -------------------------------------------
+
+def _padded(packet: Packet | Ether) -> bytes:
+    """The frame with Ethernet's padding to the 60-byte minimum (after the 802.3 length)."""
+    frame = bytes(packet)
+    return frame + bytes(max(0, 60 - len(frame)))
+
+
+def _udp4() -> Packet:
+    return I() / UDP(sport=50000, dport=50001) / b"hey"
+
+
+def llc_frames() -> list[bytes]:
+    """LLC type 1 and 2 frames between SAPs tcpdump has no printer for (it prints addresses,
+    SAPs and the control field), SNAP (RFC 1042) with EtherTypes it decodes and others, RFC
+    948 IP, jumbo LLC, LLC behind a VLAN tag, and 802.3 lengths that lie or leave no room."""
+    def llc(**fields: object) -> Packet:
+        return E() / LLC(**fields)
+
+    packets: list[Packet | Ether] = [
+        llc(dsap=0x12, ssap=0x34) / b"abcdefghij", llc(dsap=0x12, ssap=0x12) / b"abcdefghij",
+        llc(dsap=0x13, ssap=0x35, ctrl=0x13) / b"abcdefghij",  # group, response, final
+        llc(dsap=0x12, ssap=0x34, ctrl=0x0200) / b"hello",  # I frame, N(S) 0, N(R) 1
+        llc(ctrl=0x0301), llc(ctrl=0x0105), llc(ctrl=0x0009), llc(ctrl=0x000D),  # S frames
+        llc(ctrl=0xAF) / b"\x81\x01\x02", llc(ctrl=0xBF, ssap=1) / b"\x81\x01",  # XID
+        llc(ctrl=0xAF) / b"\x82\x01\x02", llc(ctrl=0xAF), llc(ctrl=0xE3) / b"test",
+        llc(ctrl=0x63), llc(ctrl=0x73), llc(ctrl=0x47),
+        llc(dsap=0x42, ssap=0x42, ctrl=0) / bytes(35),  # an I frame between the STP SAPs
+        E() / LLC() / SNAP() / _udp4(),
+        E() / LLC() / SNAP() / I6() / UDP(sport=50000, dport=50001),
+        E() / LLC() / SNAP() / ARP(hwsrc=M1, psrc="10.0.0.1", pdst="10.0.0.2"),
+        E() / LLC() / SNAP(OUI=0x0000F8) / _udp4(),  # IEEE 802.1H bridge tunnel
+        E() / LLC() / SNAP(code=0x88B5) / b"xyz", E() / LLC() / SNAP(code=0x8100) / b"xyz",
+        E() / LLC() / SNAP(OUI=0x123456, code=0x1234) / b"xyz",
+        E() / LLC() / SNAP(OUI=0x0000F8, code=0x88B5) / b"xyz",
+        E() / LLC() / SNAP(OUI=0x0080C2, code=0x0002) / b"xyz",
+        E() / LLC() / SNAP(OUI=0x00000C, code=0x1234) / b"xyz",
+        E() / LLC() / SNAP(OUI=0x080007, code=0x0800) / b"xyz",
+        E() / LLC() / _udp4(),  # RFC 948: IP between the IP SAPs (6)
+        E() / LLC(dsap=6, ssap=6),
+        E(type=0x8870) / LLC(dsap=0x12, ssap=0x34) / b"abc",
+        E() / Dot1Q(vlan=5) / LLC(dsap=0x12, ssap=0x34) / b"abc",
+        E() / Dot1Q(vlan=5) / LLC() / SNAP() / _udp4(),
+        E(type=30) / LLC() / SNAP() / _udp4(),  # the 802.3 length cuts the IPv4 datagram
+        E(type=100) / LLC(dsap=0x12, ssap=0x34) / b"abc",  # a length past the frame
+        E(type=2) / b"\xaa\xaa\x03", E(type=3) / b"\xaa\xaa\x00", E(type=6) / b"\xaa\xaa\x03",
+        E(type=0), *(E() / LLC() / SNAP(code=code) for code in (0x0800, 0x86DD, 0x0806, 0x8870)),
+    ]
+    return [_padded(packet) for packet in packets] + [
+        bytes(E() / LLC() / SNAP() / _udp4()) + b"trailer"]
+
+
+def test_ieee_8023_llc_and_snap_frames_match_tcpdump(tmp_path: Path) -> None:
+    """Not compared (tcpdump decodes what wirekit leaves raw; see docs/packet.md): STP BPDUs
+    (the next test), IPX (raw 802.3 and SAP 0xe0), OSI (0xfe), and SNAP with the Cisco,
+    AppleTalk or bridged OUIs tcpdump has printers for."""
+    assert_same_lines(tmp_path, llc_frames())
+
+
+STP_CONFIG = bytes.fromhex("0000" "00" "00" "00" "8000020000000001" "00000004"
+                           "8000020000000002" "8001" "0100" "1400" "0200" "0f00")
+STP_RSTP = bytes.fromhex("000002" "02" "3c" "8000020000000001" "00000004" "8000020000000002"
+                         "8001" "0100" "1400" "0200" "0f00" "00")
+STP_TCN = bytes.fromhex("0000" "00" "80")
+
+
+def test_stp_bpdus_match_tcpdump_up_to_the_protocol(tmp_path: Path) -> None:
+    """wirekit decodes the LLC header and knows the STP SAP (0x42) but leaves the BPDU raw;
+    tcpdump decodes the BPDU (version, BPDU type, flags, bridge ID: print-stp.c).  The line
+    names the protocol and the BPDU length: tcpdump's first word, and for configuration and
+    RSTP BPDUs also tcpdump's last words, ", length N".  The middle is the gap."""
+    bpdus = [STP_CONFIG, STP_RSTP, STP_TCN, STP_CONFIG]
+    frames = [_padded(E() / LLC(dsap=0x42, ssap=0x42) / bpdu) for bpdu in bpdus[:3]]
+    frames.append(_padded(E() / LLC(dsap=0x42, ssap=0x43) / STP_CONFIG))  # a response
+    for frame, line, bpdu in zip(frames, tcpdump_lines(tmp_path, frames), bpdus, strict=True):
+        ours = parse(frame).summary()
+        assert ours == f"STP, length {len(bpdu)}"
+        assert line.startswith("STP 802.1"), line
+        assert len(bpdu) == 4 or line.endswith(f", length {len(bpdu)}"), line
+
+
+def test_llc_and_snap_frames_cut_by_the_capture_match_tcpdump(tmp_path: Path) -> None:
+    """Every cut point in the link, LLC, SNAP and IPv4 headers ([|vlan], [|llc], [|snap],
+    [|ip]).  Cuts inside the UDP header are left out: how wirekit words a transport header
+    the capture cut short differs from tcpdump for Ethernet II frames too (docs/packet.md)."""
+    require_tool("tcpdump")
+    frames = [_padded(E() / LLC(dsap=0x12, ssap=0x34, ctrl=0x0200) / b"hello"),
+              _padded(E() / LLC(dsap=0x12, ssap=0x34) / b"abcdefghij"),
+              _padded(E() / LLC(ctrl=0xAF) / b"\x81\x01\x02"),
+              bytes(E() / LLC() / SNAP() / _udp4()),
+              bytes(E() / Dot1Q(vlan=5) / LLC() / SNAP() / _udp4())]
+    for snaplen in range(14, 42):
+        assert_same_cut_lines(tmp_path, frames, snaplen)
+
+
+# -- ARP cut by the capture ------------------------------------------------------------------
+
+def test_arp_cut_by_the_capture_matches_tcpdump(tmp_path: Path) -> None:
+    """tcpdump prints " [|arp]" until the last byte of the target protocol address is
+    captured (no byte of ARP at all included), then the usual line, whose length is the one
+    on the wire (padding included), not the captured one."""
+    require_tool("tcpdump")
+
+    def arp(op: int) -> ARP:
+        return ARP(op=op, hwsrc=M1, psrc="10.0.0.1", hwdst=M2, pdst="10.0.0.2")
+
+    frames = [bytes(E() / arp(1)), bytes(E() / arp(2)), _padded(E() / arp(1)),
+              bytes(E() / Dot1Q(vlan=5) / arp(1)), _padded(E(type=0x8035) / arp(3)),
+              _padded(E() / LLC() / SNAP() / arp(2))]
+    for snaplen in range(14, 64):
+        assert_same_cut_lines(tmp_path, frames, snaplen)
+
+
+# -- TCP options tcpdump names ---------------------------------------------------------------
+
+K1, K2 = bytes(range(1, 9)), bytes(range(9, 17))
+
+
+def tcp_option_frames() -> list[bytes]:
+    """MD5 (RFC 2385), user timeout (RFC 5482), TCP-AO (RFC 5925), Fast Open (RFC 7413) as
+    kind 34 and as an RFC 6994 experiment, MPTCP (RFC 8684, RFC 6824) subtypes, the RFC 1072 /
+    RFC 1644 echo and CC options and SCPS, each well formed and with lengths that lie."""
+    cases: list[tuple[list[tuple[object, object]] | bytes, str]] = [
+        ([("MD5", bytes(range(16)))], "S"), ([(19, bytes(range(15)))], "S"),
+        ([(19, bytes(range(17)))], "S"),
+        ([(34, b"")], "S"), ([("TFO", (1, 2))], "S"), ([(34, bytes(4))], "S"),
+        ([(34, bytes(3))], "S"), ([(34, bytes(16))], "S"), ([(34, bytes(17))], "S"),
+        ([("UTO", 300)], "S"), ([("UTO", 0x8005)], "S"), ([(28, b"\x00")], "S"),
+        ([(28, b"\x00\x00\x00")], "S"),
+        ([("AO", b"\x01\x02" + bytes(range(12)))], "S"), ([(29, b"\x01")], "S"),
+        ([("AO", b"\x01\x02")], "S"), ([(29, b"")], "S"),
+        ([(254, b"\xf9\x89")], "S"), ([(254, b"\xf9\x89" + K1)], "S"),
+        ([(254, b"\xf9\x89" + bytes(5))], "S"), ([(254, b"\x12\x34abcd")], "S"),
+        ([(254, b"\xf9")], "S"), ([(254, b"")], "S"),
+        ([(253, b"\xf9\x89")], "S"), ([(253, b"\x12")], "S"),  # kind 253 stays raw
+        (b"\x06\x06\x01\x02\x03\x04\x07\x06\x01\x02\x03\x04", "S"),
+        (b"\x0b\x06\x01\x02\x03\x04\x0c\x06\x01\x02\x03\x04", "S"),
+        (b"\x0d\x06\x01\x02\x03\x04\x14\x04\x01\x02", "S"),
+        (b"\x02\x03\x05", "S"), (b"\x08\x0b" + bytes(9), "S"), (b"\x04\x03\x00", "S"),
+        (b"\x05\x06" + bytes(4), "S"), (b"\x63\x01", "S"), (b"\x01\x63\x00", "S"),
+    ]
+    cases += [([(30, option)], flags) for option, flags in MPTCP_OPTIONS]
+    return [bytes(E() / I() / TCP(sport=50000, dport=50001, seq=1, ack=2, flags=flags,
+                                  options=options)) for options, flags in cases] + [
+        bytes(E() / I() / TCP(sport=50000, dport=50001, flags="PA", options=[("MD5", K1 + K2)])
+              / b"payload")]
+
+
+#: MPTCP option data (after kind and length) and the TCP flags of the segment carrying it.
+MPTCP_OPTIONS: list[tuple[bytes, str]] = [
+    (b"\x00\x81" + K1, "S"), (b"\x01\x01" + K1, "S"), (b"\x01\x01", "S"),  # MP_CAPABLE
+    (b"\x00\x81" + K1 + K2, "A"), (b"\x01\x81" + K1 + K2 + b"\x00\x10", "A"),
+    (b"\x02\x81" + K1, "S"), (b"\x00\x81" + K1, "A"),  # unknown version; wrong segment
+    (b"\x11\x05" + K1, "S"), (b"\x10\x05" + K1 + b"\x05\x06\x07\x08", "SA"),  # MP_JOIN
+    (b"\x10\x00" + bytes(range(20)), "A"), (b"\x10\x05" + K1, "A"),
+    (b"\x20\x01\x00\x00\x00\x07", "A"), (b"\x20\x03" + K1, "A"),  # DSS: data ACK
+    (b"\x20\x1d\x00\x00\x00\x07" + K1 + b"\x00\x00\x00\x09\x00\x10\xab\xcd", "A"),
+    (b"\x20\x04\x00\x00\x00\x07\x00\x00\x00\x09\x00\x10", "A"),  # mapping, no csum
+    (b"\x20\x04\x00\x00\x00\x07", "A"), (b"\x20\x01", "A"), (b"\x20\x01", "S"),
+    (b"\x34\x07\x0a\x00\x00\x09", "A"), (b"\x34\x07\x0a\x00\x00\x09\x1f\x90", "A"),
+    (b"\x30\x07\x0a\x00\x00\x09" + K1, "A"),  # ADD_ADDR v1 with HMAC
+    (b"\x31\x07\x0a\x00\x00\x09\x1f\x90" + K1, "A"),
+    (b"\x36\x07" + bytes(15) + b"\x01", "A"), (b"\x30\x07" + bytes(15) + b"\x01" + K1, "A"),
+    (b"\x32\x07" + bytes(15) + b"\x01\x1f\x90", "A"), (b"\x35\x07\x0a\x00\x00\x09", "A"),
+    (b"\x30\x07\x0a\x00", "A"),
+    (b"\x40\x01\x02\x03", "A"), (b"\x40", "A"), (b"\x51\x04", "A"), (b"\x50", "A"),
+    (b"\x60\x00" + K1, "A"), (b"\x70\x00" + K1, "A"), (b"\x70\x00", "A"),  # FAIL, FASTCLOSE
+    (b"\x80\x00" + K1, "A"), (b"\xf0\x00", "A"), (b"", "A"),  # MP_TCPRST, experimental
+]
+
+
+def test_tcp_options_tcpdump_names_match_tcpdump(tmp_path: Path) -> None:
+    """Every MPTCP subtype tcpdump 4.99 knows, with the sizes and segments it accepts and
+    some it rejects ("[bad opt]" ends its line); MP_TCPRST and experimental subtypes it names
+    "unknown".  Options it does not name (kind 253, 99) stay raw, as before."""
+    assert_same_lines(tmp_path, tcp_option_frames())
+
+
+def test_tcp_options_read_the_same_in_tcpdumps_verbose_line(tmp_path: Path) -> None:
+    """tcpdump -v prints the segment on a second line, with the checksum: the options and
+    what follows them are the same."""
+    tcpdump = require_tool("tcpdump")
+    frames = tcp_option_frames()
+    path = tmp_path / "options.pcap"
+    write_pcap(path, frames)
+    output = subprocess.run([tcpdump, "-nn", "-S", "-t", "-v", "-r", str(path)],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    verbose = [line.rstrip() for line in output.splitlines() if line.startswith("    ")]
+    assert len(verbose) == len(frames)
+    for frame, line in zip(frames, verbose, strict=True):
+        ours = parse(frame).summary()
+        assert line[line.index("options ["):] == ours[ours.index("options ["):]
+
+
+def test_newer_tcp_options_cut_by_the_capture_match_tcpdump(tmp_path: Path) -> None:
+    """Every cut point: the MD5 option says "snaplen too short" once the segment is not all
+    captured; after an MPTCP option tcpdump names a later cut "[|mptcp]"; a header cut after
+    an EOL gets tcpdump's "remaining caplen" note."""
+    require_tool("tcpdump")
+
+    def syn(options: list[tuple[object, object]], flags: str = "S", data: bytes = b"") -> bytes:
+        return bytes(E() / I() / TCP(sport=50000, dport=50001, seq=1, ack=2, flags=flags,
+                                     options=options) / data)
+
+    frames = [syn([("NOP", None), ("MD5", bytes(range(16)))], data=bytes(20)),
+              syn([("MD5", bytes(range(16)))], data=bytes(20)),
+              syn([("MSS", 1460), ("TFO", (1, 2))]),
+              syn([("MSS", 1460), (254, b"\xf9\x89" + K1)]),
+              syn([("MSS", 1460), ("UTO", 300)]),
+              syn([("MSS", 1460), ("AO", b"\x01\x02" + bytes(range(12)))]),
+              syn([("MSS", 1460), (30, b"\x01\x81" + K1 + K2 + b"\x00\x10")], "A"),
+              syn([(30, MPTCP_OPTIONS[13][0])], "A"),
+              syn([("NOP", None), (254, b"\x12\x34abcd")])]
+    for snaplen in range(54, max(map(len, frames))):
+        assert_same_cut_lines(tmp_path, frames, snaplen)
+
+
+def test_the_unit_tiers_expected_lines_are_tcpdumps(tmp_path: Path) -> None:
+    """tests/unit/packet/test_packet_display.py keeps tcpdump's lines for some packets, so the
+    unit tier runs without tcpdump; here they are checked against it."""
+    from tests.unit.packet.test_packet_display import CASES
+
+    frames = [bytes(packet) for packet, _ in CASES]
+    assert tcpdump_lines(tmp_path, frames) == [line for _, line in CASES]

@@ -12,8 +12,10 @@ from wirekit.packet import (
     ARP,
     ICMP,
     IP,
+    LLC,
     SLL,
     SLL2,
+    SNAP,
     TCP,
     UDP,
     Dot1Q,
@@ -158,6 +160,41 @@ def test_stacked_vlans_get_the_8021ad_outer_tag() -> None:
     assert wire[12:14] == b"\x88\xa8" and wire[16:18] == b"\x81\x00" and wire[20:22] == b"\x08\x00"
     parsed = parse(wire)
     assert [layer.vlan for layer in parsed.layers if isinstance(layer, Dot1Q)] == [100, 200]
+
+
+def test_llc_over_ether_gets_the_8023_length_and_snap_the_ethertype() -> None:
+    """IEEE 802.3 clause 3.2.6: the length counts the LLC header and its data, not the
+    padding; the SAPs say SNAP (0xaa), the control field UI (0x03), the SNAP code IPv4."""
+    wire = bytes(Ether() / LLC() / SNAP() / IPv4() / UDP() / b"x")
+    assert int.from_bytes(wire[12:14], "big") == len(wire) - 14 == 3 + 5 + 20 + 8 + 1
+    assert wire[14:22] == bytes.fromhex("aaaa03" "000000" "0800")
+    assert bytes(Ether() / LLC() / IPv4())[14:17] == b"\x06\x06\x03"  # RFC 948: the IP SAP
+    assert bytes(Ether() / LLC(dsap=0x42, ssap=0x42) / b"bpdu")[12:17] == b"\x00\x07BB\x03"
+    assert bytes(Ether() / LLC())[12:17] == b"\x00\x03\x00\x00\x03"  # nothing bound: SAP 0
+    tagged = bytes(Ether() / Dot1Q(vlan=5) / LLC() / SNAP() / ARP())
+    assert tagged[12:14] == b"\x81\x00" and int.from_bytes(tagged[16:18], "big") == 8 + 28
+
+
+def test_an_explicit_ether_type_over_llc_is_kept() -> None:
+    assert bytes(Ether(type=100) / LLC() / b"abc")[12:14] == b"\x00\x64"  # a lying length
+    assert bytes(Ether(type=0x8870) / LLC() / b"abc")[12:14] == b"\x88\x70"  # jumbo LLC
+    with pytest.raises(FieldValueError, match="at most 1500"):
+        bytes(Ether() / LLC() / bytes(1498))
+
+
+def test_llc_control_field_is_one_octet_for_u_frames_and_two_for_i_and_s_frames() -> None:
+    """IEEE 802.2 clause 5.2: the low bits 11 make a U frame; I and S frames carry N(R) in a
+    second octet (written after the first, as tcpdump reads it)."""
+    assert bytes(LLC(dsap=1, ssap=2, ctrl=0xAF)) == b"\x01\x02\xaf"
+    assert bytes(LLC(dsap=1, ssap=2, ctrl=0x0200)) == b"\x01\x02\x00\x02"
+    assert bytes(LLC(ctrl=0x0105))[2:] == b"\x05\x01"
+    with pytest.raises(FieldValueError, match="one octet"):
+        LLC(ctrl=0x1FF)
+    with pytest.raises(FieldValueError):
+        LLC(ctrl=0x10000)
+    with pytest.raises(FieldValueError):
+        SNAP(OUI=1 << 24)
+    assert SNAP(OUI=0x00000C).OUI == 12 and SNAP(OUI=b"\x00\x00\xf8").OUI == 0xF8
 
 
 def test_cooked_and_loopback_links() -> None:

@@ -14,6 +14,8 @@ import pytest
 from wirekit.packet import (
     ARP,
     ICMP,
+    LLC,
+    SNAP,
     TCP,
     UDP,
     Dot1Q,
@@ -115,6 +117,26 @@ CASES: list[tuple[Packet, str]] = [
      "IP 10.0.0.1.1234 > 10.0.0.2.9999:  tcp 8 [bad hdr length 12 - too short, < 20]"),
     (_e() / IPv4(src="10.0.0.1", dst="10.0.0.2", ihl=4) / UDP(),
      "IP bad-hlen 16"),
+    (_e() / LLC() / SNAP() / _ip() / UDP(sport=1234, dport=5000) / b"hello",
+     "IP 10.0.0.1.1234 > 10.0.0.2.5000: UDP, length 5"),
+    (_e() / LLC(dsap=0x12, ssap=0x34) / b"abcdefghij",
+     "02:00:00:00:00:01 Unknown SSAP 0x34 > 02:00:00:00:00:02 Unknown DSAP 0x12 Unnumbered, "
+     "ui, Flags [Command], length 13"),
+    (_e() / LLC(dsap=0x12, ssap=0x34, ctrl=0x0200) / b"hello",
+     "02:00:00:00:00:01 Unknown SSAP 0x34 > 02:00:00:00:00:02 Unknown DSAP 0x12 Information, "
+     "send seq 0, rcv seq 1, Flags [Command], length 9"),
+    (_e() / LLC() / SNAP(code=0x88B5) / b"xyz",
+     "02:00:00:00:00:01 > 02:00:00:00:00:02 SNAP, ethertype Unknown (0x88b5), length 3"),
+    (_e() / _ip() / TCP(sport=1234, dport=9999, options=[("MD5", bytes(16))]),
+     "IP 10.0.0.1.1234 > 10.0.0.2.9999: Flags [S], seq 0, win 8192, options [md5 shared "
+     "secret not supplied with -M, can't check - 00000000000000000000000000000000,eol], "
+     "length 0"),
+    (_e() / _ip() / TCP(sport=1234, dport=9999, options=[("UTO", 300), (254, b"\xf9\x89")]),
+     "IP 10.0.0.1.1234 > 10.0.0.2.9999: Flags [S], seq 0, win 8192, options [uto 0x12c 150,"
+     "exp-tfo cookiereq], length 0"),
+    (_e() / _ip() / TCP(sport=1234, dport=9999, options=[(30, b"\x01\x01" + bytes(8))]),
+     "IP 10.0.0.1.1234 > 10.0.0.2.9999: Flags [S], seq 0, win 8192, options [mptcp 12 "
+     "capable v1 {0x0}], length 0"),
 ]
 
 
@@ -128,6 +150,26 @@ def test_summary_of_a_snaplen_cut_packet() -> None:
     wire = bytes(_e() / _ip() / TCP(sport=1234, dport=9999))
     assert parse(wire[:40]).summary() == \
         "IP truncated-ip - 14 bytes missing! 10.0.0.1.1234 > 10.0.0.2.9999:  [|tcp]"
+
+
+def test_summary_of_arp_cut_by_the_capture() -> None:
+    """tcpdump: " [|arp]" until the last address is captured; the length is the wire's."""
+    wire = bytes(_e() / ARP(op=1, hwsrc=M1, psrc="10.0.0.1", pdst="10.0.0.2")) + bytes(18)
+    assert [parse(wire[:end], wire_len=60).summary() for end in (14, 20, 41)] == [" [|arp]"] * 3
+    assert parse(wire[:42], wire_len=60).summary() == \
+        "ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 46"
+
+
+def test_show_and_to_dict_describe_llc_and_snap() -> None:
+    packet = _e() / LLC() / SNAP() / _ip() / UDP(sport=1, dport=2)
+    text = packet.show_text()
+    for expected in ("###[ LLC ]### offset 14, 3 bytes", "dsap           = 0xaa (SNAP)",
+                     "ctrl           = 3", "###[ SNAP ]### offset 17, 5 bytes",
+                     "OUI            = 0x000000 (Ethernet)", "code           = 0x0800 (IPv4)"):
+        assert expected in text, expected
+    data = json.loads(json.dumps(packet.to_dict()))
+    assert [layer["fields"] for layer in data["layers"][1:3]] == [
+        {"dsap": 0xAA, "ssap": 0xAA, "ctrl": 3}, {"OUI": 0, "code": 0x0800}]
 
 
 def test_show_text_has_every_field_the_seed_prints() -> None:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from tests.unit.packet.packet_specs import Spec, any_packet, checked, to_wirekit
 from wirekit.packet import (
     ICMP,
+    LLC,
+    SNAP,
     TCP,
     UDP,
     Dot1Q,
@@ -237,3 +239,24 @@ def test_icmpv6_edit() -> None:
     pkt[IPv6].src = "fe80::1"
     check = pkt[ICMPv6].verify_checksum()
     assert check is not None and check.ok
+
+
+def test_a_resized_llc_frame_gets_a_new_8023_length() -> None:
+    """A parsed 802.3 length that was right is automatic again when the packet is rebuilt;
+    the padding stays padding."""
+    built = bytes(Ether() / LLC() / SNAP() / IPv4(src="10.0.0.1") / UDP() / b"abc")
+    pkt = parse(built + bytes(60 - len(built)))
+    pkt[Raw].load = b"a longer payload"
+    wire = bytes(pkt)
+    assert int.from_bytes(wire[12:14], "big") == 3 + 5 + 20 + 8 + 16
+    again = parse(wire)
+    assert again[Raw].load == b"a longer payload" and Padding in again and again.status.ok
+
+
+def test_editing_an_llc_sap_decodes_the_payload_again() -> None:
+    pkt = parse(bytes(Ether() / LLC() / SNAP() / IPv4()))
+    pkt[LLC].dsap = 0x42
+    assert SNAP not in pkt and pkt[Raw].status.kind is Status.UNSUPPORTED
+    lying = parse(bytes(Ether(type=100) / LLC(dsap=0x12, ssap=0x34) / b"abc"))
+    lying[Raw].load = b"abcd"
+    assert bytes(lying)[12:14] == b"\x00\x64"  # a wrong length stays as it was

@@ -11,6 +11,7 @@ from tests.unit.packet.packet_specs import Spec, any_packet, to_wirekit, values
 from wirekit.packet import (
     ARP,
     ICMP,
+    SNAP,
     TCP,
     UDP,
     Ether,
@@ -27,6 +28,7 @@ from wirekit.packet import (
     Raw,
     TCPFlags,
     UInt16,
+    UInt24,
     parse,
 )
 from wirekit.packet.ipv4 import decode_ipv4_options, encode_ipv4_options
@@ -56,6 +58,26 @@ def test_tcp_option_codec_round_trips_and_keeps_the_unknown() -> None:
     assert decode_tcp_options(b"\x00\x02\x04\x05\xb4") == [("EOL", None)]  # EOL ends the list
     raw = parse(bytes(IPv4() / TCP(options=b"\x01\x01\x04\x02")), IPv4)[TCP]
     assert raw.options == [("NOP", None), ("NOP", None), ("SAckOK", b"")]
+
+
+def test_tcp_options_scapy_names_newer_kinds() -> None:
+    """MD5 (RFC 2385), UTO (RFC 5482), AO (RFC 5925) and TFO (RFC 7413) under Scapy's names
+    and forms; an unexpected size keeps the option raw."""
+    options = [("MD5", bytes(range(16))), ("UTO", 0x8005), ("TFO", (1, 2)), ("AO", b"\x01\x02mac")]
+    assert decode_tcp_options(encode_tcp_options(options))[:4] == options
+    assert decode_tcp_options(b"\x22\x06\x01\x02\x03\x04") == [(34, b"\x01\x02\x03\x04")]
+    assert decode_tcp_options(b"\x13\x04ab") == [(19, b"ab")]
+    assert decode_tcp_options(b"\x1d\x03a") == [(29, b"a")]
+
+
+def test_uint24_is_an_oui() -> None:
+    field = SNAP._by_name["OUI"]
+    assert field.to_raw(0x0080C2) == b"\x00\x80\xc2" and field.to_user(b"\x00\x80\xc2") == 0x80C2
+    assert field.text(b"\x00\x00\x0c") == "0x00000c (Cisco)" and field.json(b"\x00\x00\x0c") == 12
+    for bad in (-1, 1 << 24, True, "x", b"\x00\x00"):
+        with pytest.raises(FieldValueError):
+            field.to_raw(bad)
+    assert isinstance(field, UInt24)
 
 
 def test_ipv4_options() -> None:

@@ -8,11 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.unit.packet.packet_specs import Spec, any_packet, to_wirekit
+from wirekit.errors import DecodeError
 from wirekit.packet import (
     ARP,
     ICMP,
+    LLC,
     SLL,
     SLL2,
+    SNAP,
     TCP,
     UDP,
     Dot1Q,
@@ -153,11 +156,66 @@ def test_unknown_link_type_and_ethertype_are_unsupported_raw() -> None:
     assert isinstance(raw_ip[0], Raw)
 
 
-def test_ieee_8023_frames_keep_llc_raw() -> None:
+def test_ieee_8023_frames_decode_llc_and_keep_the_bpdu_raw() -> None:
+    """IEEE 802.3 clause 3.2.6: a type of 1500 or less is a length; an 802.2 LLC header
+    follows, and bytes past the length are padding.  STP BPDUs are not decoded."""
     frame = bytes.fromhex("0180c2000000020000000001" "0026" "424203") + bytes(35) + bytes(8)
     pkt = parse(frame)
-    assert [layer.name for layer in pkt.layers] == ["Ether", "Raw", "Padding"]
-    assert pkt[Raw].status.kind is Status.UNSUPPORTED and len(pkt[Raw].load) == 38
+    assert [layer.name for layer in pkt.layers] == ["Ether", "LLC", "Raw", "Padding"]
+    assert (pkt[LLC].dsap, pkt[LLC].ssap, pkt[LLC].ctrl, pkt[LLC].header_len) == (0x42, 0x42, 3, 3)
+    assert pkt[Raw].status.kind is Status.UNSUPPORTED and len(pkt[Raw].load) == 35
+    assert "0x42" in pkt[Raw].status.reason and len(pkt[Padding].load) == 8
+    assert bytes(pkt) == frame
+
+
+def test_snap_binds_its_payload_through_the_ethertype_registry() -> None:
+    """RFC 1042: OUI 0 makes the SNAP protocol ID an EtherType; bytes past the 802.3 length
+    are padding, and they stay out of the IPv4 layer."""
+    ip = IPv4(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2)
+    frame = bytes(Ether() / LLC() / SNAP() / ip) + bytes(16)
+    pkt = parse(frame)
+    assert [layer.name for layer in pkt.layers] == \
+        ["Ether", "LLC", "SNAP", "IPv4", "UDP", "Padding"]
+    assert (pkt[SNAP].OUI, pkt[SNAP].code, pkt[UDP].dport) == (0, 0x0800, 2)
+    assert pkt.status.ok and pkt.flow() is not None and bytes(pkt) == frame
+    bridged = parse(bytes(Ether() / LLC() / SNAP(OUI=0x0000F8) / ip.copy()))
+    assert IPv4 in bridged  # IEEE 802.1H bridge tunnel: an EtherType too
+    cisco = parse(bytes(Ether() / LLC() / SNAP(OUI=0x00000C, code=0x2000) / b"cdp"))
+    assert cisco[Raw].status.kind is Status.UNSUPPORTED and "0x00000c" in cisco[Raw].status.reason
+
+
+def test_llc_frames_of_every_format() -> None:
+    """U frames have a 3-byte header, I and S frames 4; the payload of a UI frame between
+    bound SAPs is decoded, of anything else kept raw and marked."""
+    i_frame = parse(bytes(Ether() / LLC(dsap=0x12, ssap=0x34, ctrl=0x0200) / b"hello"))
+    assert (i_frame[LLC].ctrl, i_frame[LLC].header_len, i_frame[Raw].load) == \
+        (0x0200, 4, b"hello")
+    assert i_frame[Raw].status.kind is Status.UNSUPPORTED
+    rfc948 = parse(bytes(Ether() / LLC() / IPv4(src="10.0.0.1") / UDP()))
+    assert (rfc948[LLC].dsap, rfc948[IPv4].src) == (6, "10.0.0.1")
+    jumbo = parse(bytes(Ether(type=0x8870) / LLC() / SNAP() / IPv4()))
+    assert LLC in jumbo and IPv4 in jumbo
+    tagged = parse(bytes(Ether() / Dot1Q(vlan=3) / LLC() / SNAP() / IPv6()) + bytes(8))
+    assert tagged.status.ok and IPv6 in tagged and Padding in tagged
+    novell = parse(bytes(Ether(type=30) / (b"\xff\xff" + bytes(28))))
+    assert novell[Raw].status.kind is Status.UNSUPPORTED and "IPX" in novell[Raw].status.reason
+
+
+def test_an_llc_header_cut_short_is_truncated() -> None:
+    """An I frame needs 4 bytes; a length of 3 (or a capture of 3) leaves its control field
+    cut: truncated, and in strict mode a DecodeError."""
+    frame = bytes(Ether(type=3) / LLC(dsap=0x12, ssap=0x34, ctrl=0x0200))
+    pkt = parse(frame)
+    assert pkt[LLC].status.kind is Status.TRUNCATED and pkt[LLC].ctrl is None
+    with pytest.raises(DecodeError) as caught:
+        parse(frame, strict=True)
+    assert caught.value.layer == "LLC"
+    assert parse(bytes(Ether() / LLC())[:16])[LLC].status.kind is Status.TRUNCATED
+
+
+def test_rarp_decodes_as_arp() -> None:
+    pkt = parse(bytes(Ether(type=0x8035) / ARP(op=3, hwdst="02:00:00:00:00:02")))
+    assert pkt[ARP].op == 3 and pkt[ARP].hwdst == "02:00:00:00:00:02"
 
 
 def test_icmp_error_quotes_are_decoded_and_marked() -> None:

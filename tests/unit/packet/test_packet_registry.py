@@ -11,6 +11,8 @@ from wirekit.packet import (
     AUTO,
     ETHERTYPES,
     IP_PROTOCOLS,
+    LLC,
+    LLC_SAPS,
     UDP,
     UDP_PORTS,
     Ether,
@@ -97,3 +99,34 @@ def test_registry_lookups() -> None:
     registry.register(3, lambda buffer, offset: Probe if buffer[offset] == 1 else None)
     assert registry.resolve(3, b"\x01", 0) is Probe and registry.resolve(3, b"\x02", 0) is None
     assert ETHERTYPES.key_of(IPv4) == 0x0800 and IP_PROTOCOLS.name_of(6) == "tcp"
+
+
+class BPDU(Layer):
+    """The first four octets of an IEEE 802.1D BPDU, enough to show an LLC SAP binding."""
+
+    __slots__ = ()
+    name = "BPDU"
+    protocol = UInt16(0)
+    version = UInt8(0)
+    bpdutype = UInt8(0)
+
+
+def test_a_protocol_binds_to_an_llc_sap() -> None:
+    """LLC_SAPS binds a UI frame whose DSAP and SSAP are both the key; building fills both."""
+    LLC_SAPS.register(0x42, BPDU)
+    try:
+        wire = bytes(Ether() / LLC() / BPDU(version=2, bpdutype=2))
+        assert wire[12:18] == bytes.fromhex("0007" "42" "42" "03" "00")
+        pkt = parse(wire)
+        assert pkt[BPDU].version == 2 and pkt[LLC].payload is pkt[BPDU]
+        other = parse(bytes(Ether() / LLC(dsap=0x42, ssap=0x42, ctrl=0x13) / bytes(4)))
+        assert BPDU not in other  # a UI frame only (with the poll bit it is not one)
+    finally:
+        LLC_SAPS.unregister(0x42)
+    assert BPDU not in parse(wire)
+
+
+def test_the_new_names_are_exported() -> None:
+    import wirekit.packet as w
+
+    assert {"LLC", "SNAP", "LLC_SAPS", "UInt24"} <= set(w.__all__)
