@@ -191,17 +191,27 @@ def _transport(upper: Layer | None, src: str, dst: str, payload: int, proto: int
     """What follows the addresses: ports and a TCP/UDP line, or an ICMP line, or a number."""
     if isinstance(upper, TCP | UDP):
         sport, dport = upper.sport, upper.dport
-        ends = f"{src}.{sport} > {dst}.{dport}" if sport is not None and dport is not None \
-            else f"{src} > {dst}"
+        if sport is None or dport is None:
+            # tcpdump names the protocol cut before its ports: tcp_print prints the marker
+            # right after "a > b: ", udp_print after one more space.
+            return f"{src} > {dst}: " + ("[|tcp]" if isinstance(upper, TCP) else " [|udp]")
         body = _tcp(upper, payload) if isinstance(upper, TCP) else _udp(upper, payload)
-        return f"{ends}:{body}"
+        return f"{src}.{sport} > {dst}.{dport}:{body}"
     if isinstance(upper, ICMP):
         return f"{src} > {dst}: {_icmp(upper, payload)}"
     if isinstance(upper, ICMPv6):
         return f"{src} > {dst}: {_icmp6(upper, payload)}"
     if upper is None and proto == 59:
         return f"{src} > {dst}: no next header"
+    if upper is None and proto in _CUT_BEFORE_TRANSPORT:
+        # The capture ended with the IP header: tcpdump still hands the (empty) rest to the
+        # protocol's printer, which says it is cut.
+        return f"{src} > {dst}: {_CUT_BEFORE_TRANSPORT[proto]}"
     return f"{src} > {dst}:  ip-proto-{proto} {payload}"
+
+
+#: What tcpdump prints for a TCP, UDP, ICMP or ICMPv6 payload of which nothing was captured.
+_CUT_BEFORE_TRANSPORT = {6: "[|tcp]", 17: " [|udp]", 1: " [|icmp]", 58: " [|icmp6]"}
 
 
 # -- TCP and UDP -----------------------------------------------------------------------------
@@ -254,7 +264,7 @@ def _signature_note(tcp: TCP, payload: int) -> str:
 
 def _udp(udp: UDP, payload: int) -> str:
     header = udp._h
-    if header is None or header[2] is None:
+    if header is None or None in header:  # udp_print needs all 8 bytes (RFC 768) first
         return "  [|udp]"
     length = header[2]
     if length < 8:
@@ -290,8 +300,14 @@ def _quoted_ip(icmp: Layer) -> tuple[IPv4 | None, Layer | None]:
     return inner, inner.payload
 
 
+#: ICMP messages whose identifier and sequence number tcpdump prints (RFC 792).
+_ICMP_WITH_ID = frozenset({0, 8, 13, 14, 15, 16, 17, 18})
+
+
 def _icmp(icmp: ICMP, payload: int) -> str:
     kind, code = icmp.type, icmp.code
+    if kind is None or code is None or (kind in _ICMP_WITH_ID and None in (icmp.id, icmp.seq)):
+        return " [|icmp]"  # icmp_print checks what it prints: an echo's id and seq too
     if kind in (3, 5, 11) and _quote_cut(icmp, code == 3 and kind == 3):
         return " [|icmp]"
     if kind == 12 and icmp._pkt is not None and len(icmp._pkt._buf) - icmp._off < 5:
@@ -426,6 +442,8 @@ def _icmp6(icmp: ICMPv6, payload: int) -> str:
     inner = icmp.payload if isinstance(icmp.payload, IPv6) else None
     target = inner.dst if inner is not None else "?"
     if kind in (128, 129):
+        if icmp.id is None or icmp.seq is None:
+            return f"ICMP6, {text} [|icmp6]"  # the type is known, the rest is cut
         return f"ICMP6, {text}, id {icmp.id}, seq {icmp.seq}, length {payload}"
     if kind == 1:
         reason = _UNREACH6.get(code)

@@ -562,3 +562,16 @@ def test_the_unit_tiers_expected_lines_are_tcpdumps(tmp_path: Path) -> None:
 
     frames = [bytes(packet) for packet, _ in CASES]
     assert tcpdump_lines(tmp_path, frames) == [line for _, line in CASES]
+
+
+def test_transport_headers_cut_by_the_capture_read_as_tcpdumps(tmp_path: Path) -> None:
+    """Every cut point from the end of the IP header to 20 bytes into TCP, UDP, ICMP and ICMPv6
+    (ports cut, the UDP length cut, the ICMP identifier cut, nothing captured at all)."""
+    frames = [bytes(E() / I() / UDP(sport=1234, dport=5000) / b"abcdef"),
+              bytes(E() / I() / TCP(sport=1234, dport=9999, flags="S") / b"x"),
+              bytes(E() / I() / ICMP(type=8, id=7, seq=1) / b"ping"),
+              bytes(E() / I6() / UDP(sport=1, dport=2) / b"v6"),
+              bytes(E() / I6() / TCP(sport=1, dport=2) / b"v6"),
+              bytes(E() / I6() / ICMPv6(type=128) / b"v6")]
+    for snaplen in range(34, 75):
+        assert_same_cut_lines(tmp_path, frames, snaplen)
