@@ -190,7 +190,9 @@ def _tunnelled(layers: list[Layer], index: int) -> str:
 def _transport(upper: Layer | None, src: str, dst: str, payload: int, proto: int) -> str:
     """What follows the addresses: ports and a TCP/UDP line, or an ICMP line, or a number."""
     if isinstance(upper, TCP | UDP):
-        sport, dport = upper.sport, upper.dport
+        # A field beyond the captured bytes reads None (typed int for the common case).
+        sport: int | None = upper.sport
+        dport: int | None = upper.dport
         if sport is None or dport is None:
             # tcpdump names the protocol cut before its ports: tcp_print prints the marker
             # right after "a > b: ", udp_print after one more space.
@@ -442,7 +444,9 @@ def _icmp6(icmp: ICMPv6, payload: int) -> str:
     inner = icmp.payload if isinstance(icmp.payload, IPv6) else None
     target = inner.dst if inner is not None else "?"
     if kind in (128, 129):
-        if icmp.id is None or icmp.seq is None:
+        ident: int | None = icmp.id
+        seq: int | None = icmp.seq
+        if ident is None or seq is None:
             return f"ICMP6, {text} [|icmp6]"  # the type is known, the rest is cut
         return f"ICMP6, {text}, id {icmp.id}, seq {icmp.seq}, length {payload}"
     if kind == 1:
