@@ -69,6 +69,18 @@ def corpus() -> list[tuple[bytes, w.LinkType]]:
                                           options=[w.NDOption.source_lladdr(mac1)]),
         w.Ether() / ip6.copy() / w.ICMPv6(type=1, code=4) / ip6.copy() / w.UDP() / b"x",
         w.Ether() / ip6.copy() / w.ICMPv6(type=128, id=3, seq=4) / b"ping",
+        # IEEE 802.3 length frames: LLC (U and I formats), SNAP carrying IPv4, STP's SAP
+        w.Ether() / w.LLC() / w.SNAP() / ip4.copy() / w.UDP() / b"snap",
+        w.Ether() / w.LLC(dsap=0x42, ssap=0x42) / bytes(35),
+        w.Ether() / w.Dot1Q(vlan=3) / w.LLC(dsap=0x12, ssap=0x34, ctrl=0x0200) / b"i-frame",
+        # TCP options tcpdump names: MD5, user timeout, MPTCP (capable, DSS), TFO, TCP-AO
+        w.Ether() / ip4.copy() / w.TCP(flags="S", options=[
+            ("MD5", bytes(16)), ("UTO", 300), (34, b"")]) / b"x",
+        w.Ether() / ip4.copy() / w.TCP(flags="A", options=[
+            (30, b"\x01\x81" + bytes(range(1, 17)) + b"\x00\x10")]) / b"y",
+        w.Ether() / ip4.copy() / w.TCP(flags="PA", options=[
+            (30, b"\x20\x1d\x00\x00\x00\x07" + bytes(8) + b"\x00\x00\x00\x09\x00\x10\xab\xcd"),
+            ("AO", b"\x01\x02" + bytes(4))]) / b"z",
     ]
     items = [(bytes(packet), w.LinkType.ETHERNET) for packet in ethernet]
     items += [
