@@ -57,6 +57,8 @@ class OutputSpec:
     time_style: TimeStyle = TimeStyle.CLOCK
     #: -C / -G / -W: spread the file over several (one capture process only)
     rotation: Rotation = field(default_factory=Rotation)
+    #: -e: summary lines start with the link-level header
+    link_level: bool = False
 
 
 class CaptureSession:
@@ -188,9 +190,12 @@ class CaptureSession:
         if display == "none" and not sinks:
             sinks.append(CountingSink())
         nano, style = self.output.nano, self.output.time_style
-        printer = {"summary": SummarySink, "hex": HexSink, "json": JsonSink}.get(display)
+        printer = {"summary": SummarySink, "hex": HexSink}.get(display)
         if printer is not None:
-            sinks.append(printer(self.link, nano=nano, style=style))
+            sinks.append(printer(self.link, nano=nano, style=style,
+                                 link_level=self.output.link_level))
+        elif display == "json":
+            sinks.append(JsonSink(self.link, nano=nano, style=style))
         elif display == "verbose":
             sinks.append(VerboseSink(self.link, nano=nano, style=style,
                                      ifname=self.options.interface))

@@ -69,11 +69,12 @@ class SummarySink:
     """One tcpdump-style line per frame: time, then the codec's summary."""
 
     def __init__(self, link: LinkType, out: TextIO | None = None, *, nano: bool = False,
-                 style: TimeStyle = TimeStyle.CLOCK) -> None:
+                 style: TimeStyle = TimeStyle.CLOCK, link_level: bool = False) -> None:
         from wirekit.packet import parse
 
         self._parse = parse
         self.link = link
+        self.link_level = link_level
         self.out = out or sys.stdout
         self.stamp = Timestamps(nano, style)
         self.count = 0
@@ -83,7 +84,8 @@ class SummarySink:
         return self._parse(data, self.link, wire_len=orig_len)
 
     def line(self, data: memoryview, timestamp_ns: int, orig_len: int) -> str:
-        return f"{self.stamp.prefix(timestamp_ns)}{self.packet(data, orig_len).summary()}"
+        line = self.packet(data, orig_len).summary(link_level=self.link_level)
+        return f"{self.stamp.prefix(timestamp_ns)}{line}"
 
     def write(self, data: memoryview, timestamp_ns: int, orig_len: int) -> None:
         self.count += 1
@@ -117,7 +119,8 @@ class HexSink(SummarySink):
     def write(self, data: memoryview, timestamp_ns: int, orig_len: int) -> None:
         self.count += 1
         packet = self.packet(data, orig_len)
-        self.out.write(f"{self.stamp.prefix(timestamp_ns)}{packet.summary()}\n"
+        self.out.write(f"{self.stamp.prefix(timestamp_ns)}"
+                       f"{packet.summary(link_level=self.link_level)}\n"
                        f"{packet.hexdump().rstrip()}\n")
 
 

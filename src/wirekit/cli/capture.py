@@ -75,6 +75,9 @@ Examples:
               help="Timestamp style, as tcpdump: -t none, -tt epoch seconds, -ttt since "
                    "the previous packet, -tttt date and time, -ttttt since the first packet. "
                    "Default: local time of day.")
+@click.option("-e", "link_level", is_flag=True,
+              help="Print the link-level header first (MACs, EtherType, VLAN tags), as "
+                   "tcpdump -e.")
 @click.option("-C", "file_size", metavar="SIZE",
               help="With -w: start a new file once this one is larger than SIZE millions of "
                    "bytes (tcpdump -C; 512k, 64m, 1g: binary units).  Files after the first "
@@ -96,7 +99,7 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
             write_file: Path | None, snaplen: int, verbose: bool, hex_dump: bool,
             json_stream: bool, also_print: bool, quiet: bool, workers: int, fanout_mode: str,
             no_promisc: bool, buffer_kib: int | None, block_kib: int | None, nano: bool,
-            time_style: int, direction: str, file_size: str | None,
+            time_style: int, direction: str, link_level: bool, file_size: str | None,
             rotate_seconds: int | None, file_count: int | None, dump: bool,
             user: str | None) -> None:
     """Capture packets on IFACE (or `any`) with an optional tcpdump-syntax FILTER.
@@ -123,7 +126,8 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
     style = TimeStyle(min(time_style, TimeStyle.SINCE_FIRST))
     rotation = Rotation(size=parse_file_size(file_size) if file_size is not None else 0,
                         seconds=rotate_seconds or 0, files=file_count or 0)
-    session = CaptureSession(options, OutputSpec(write_file, display, nano, style, rotation))
+    session = CaptureSession(options, OutputSpec(write_file, display, nano, style, rotation,
+                                                 link_level))
     try:
         if user is not None:
             session.drop_privileges(user)

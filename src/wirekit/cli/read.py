@@ -29,6 +29,7 @@ Examples:
   wirekit read --json capture.pcap | jq '.packets[].summary'
   tcpdump -i lo -w - | wirekit read -       read a live capture from a pipe
   wirekit read capture.pcap tcp port 443    only what the tcpdump filter selects
+  wirekit read -e capture.pcap vlan         MAC addresses and VLAN tags too
 """
 
 
@@ -48,8 +49,11 @@ Examples:
                    "the previous packet, -tttt date and time, -ttttt since the first packet. "
                    "Default: local time of day.")
 @click.option("--nano", is_flag=True, help="Print nanoseconds instead of microseconds.")
+@click.option("-e", "link_level", is_flag=True,
+              help="Print the link-level header first (MACs, EtherType, VLAN tags, LLC), as "
+                   "tcpdump -e.")
 def read(file: str, filter_words: tuple[str, ...], *, count: int | None, verbose: bool,
-         hexdump: bool, as_json: bool, time_style: int, nano: bool) -> None:
+         hexdump: bool, as_json: bool, time_style: int, nano: bool, link_level: bool) -> None:
     """Decode the packets of a pcap or pcapng FILE ("-" reads standard input).
 
     The format is detected (pcap or pcapng, either byte order, micro- or nanosecond
@@ -66,7 +70,7 @@ def read(file: str, filter_words: tuple[str, ...], *, count: int | None, verbose
         else:
             _announce(reader)
             _print_lines(records, style=style, digits=9 if nano else 6, verbose=verbose,
-                         hexdump=hexdump)
+                         hexdump=hexdump, link_level=link_level)
         if reader.truncation is not None:
             click.echo(f"wirekit: warning: {reader.name}: {reader.truncation}", err=True)
 
@@ -107,7 +111,7 @@ def _announce(reader: Reader) -> None:
 # -- human output ------------------------------------------------------------------------------
 
 def _print_lines(records: Iterator[Record], *, style: TimeStyle, digits: int, verbose: bool,
-                 hexdump: bool) -> None:
+                 hexdump: bool, link_level: bool = False) -> None:
     out = sys.stdout
     first_ns: int | None = None
     previous_ns: int | None = None
@@ -118,7 +122,8 @@ def _print_lines(records: Iterator[Record], *, style: TimeStyle, digits: int, ve
                            first_ns=first_ns)
         previous_ns = stamp
         packet = record.packet
-        out.write(f"{when} {packet.summary()}\n" if when else f"{packet.summary()}\n")
+        line = packet.summary(link_level=link_level)
+        out.write(f"{when} {line}\n" if when else f"{line}\n")
         if verbose:
             _write_details(out, record, packet.show_text())
         if hexdump:

@@ -419,8 +419,13 @@ class Packet:
                                   else layer._off)
 
     # -- display -------------------------------------------------------------------------
-    def summary(self) -> str:
-        """One line as ``tcpdump -nn -S -t`` prints it (never raises)."""
+    def summary(self, *, link_level: bool = False) -> str:
+        """One line as ``tcpdump -nn -S -t`` prints it (never raises); with *link_level*, as
+        ``tcpdump -e`` prints it: the link header (MACs, EtherType, VLAN tags, LLC) first."""
+        if link_level:
+            from wirekit.packet.summary_link import summarize_link_level
+
+            return summarize_link_level(self._wire_packet())
         return summarize(self._wire_packet())
 
     def show_text(self) -> str:

@@ -266,11 +266,13 @@ def _signature_note(tcp: TCP, payload: int) -> str:
 
 def _udp(udp: UDP, payload: int) -> str:
     header = udp._h
-    if header is None or None in header:  # udp_print needs all 8 bytes (RFC 768) first
+    if header is None or header[2] is None:
         return "  [|udp]"
     length = header[2]
     if length < 8:
         return f" truncated-udplength {length}"
+    if header[3] is None:  # udp_print checks the length, then wants all 8 bytes (RFC 768)
+        return "  [|udp]"
     if length > payload:
         return f" UDP, bad length {length - 8} > {payload - 8}"
     return f" UDP, length {length - 8}"
@@ -302,8 +304,8 @@ def _quoted_ip(icmp: Layer) -> tuple[IPv4 | None, Layer | None]:
     return inner, inner.payload
 
 
-#: ICMP messages whose identifier and sequence number tcpdump prints (RFC 792).
-_ICMP_WITH_ID = frozenset({0, 8, 13, 14, 15, 16, 17, 18})
+#: ICMP messages whose identifier and sequence number tcpdump checks first (echo, timestamp).
+_ICMP_WITH_ID = frozenset({0, 8, 13, 14})
 
 
 def _icmp(icmp: ICMP, payload: int) -> str:

@@ -206,13 +206,14 @@ def curated() -> list[bytes]:
     return frames + cut
 
 
-def tcpdump_lines(tmp_path: Path, frames: list[bytes], snaplen: int = 262144) -> list[str]:
+def tcpdump_lines(tmp_path: Path, frames: list[bytes], snaplen: int = 262144,
+                  extra: tuple[str, ...] = ()) -> list[str]:
     """tcpdump's lines for *frames*, each cut to *snaplen* bytes in the file."""
     tcpdump = require_tool("tcpdump")
     path = tmp_path / f"frames{snaplen}.pcap"
     write_pcap(path, frames, snaplen=snaplen)
-    result = subprocess.run([tcpdump, "-nn", "-S", "-t", "-r", str(path)], capture_output=True,
-                            text=True, check=True, timeout=60)
+    result = subprocess.run([tcpdump, "-nn", "-S", "-t", *extra, "-r", str(path)],
+                            capture_output=True, text=True, check=True, timeout=60)
     # Continuation lines (hex dumps of what tcpdump cannot decode) start with a tab.
     lines = [line.rstrip() for line in result.stdout.splitlines() if not line.startswith("\t")]
     return [line[:-1] if line.endswith(":") else line for line in lines]
@@ -575,3 +576,49 @@ def test_transport_headers_cut_by_the_capture_read_as_tcpdumps(tmp_path: Path) -
               bytes(E() / I6() / ICMPv6(type=128) / b"v6")]
     for snaplen in range(34, 75):
         assert_same_cut_lines(tmp_path, frames, snaplen)
+
+
+def test_link_level_lines_match_tcpdump_e(tmp_path: Path) -> None:
+    """summary(link_level=True) is tcpdump -e: MACs, EtherType or 802.3 length, VLAN tags and
+    the LLC header first, and the network line without its protocol word.  Frames with a BPDU
+    or a Cisco SNAP payload are left out: tcpdump decodes those and wirekit keeps them raw."""
+    frames = curated() + [frame for frame in llc_frames()
+                          if frame[14:16] != b"\x42\x42" and b"\x00\x00\x0c" not in frame[17:20]]
+    frames += [bytes(E() / Dot1Q(vlan=5, prio=3, dei=1) / I() / UDP(sport=7, dport=8)),
+               bytes(E() / Dot1Q(vlan=5) / Dot1Q(vlan=6) / I6() / TCP(sport=1, dport=2))]
+    theirs = tcpdump_lines(tmp_path, frames, extra=("-e",))
+    ours = [parse(frame).summary(link_level=True) for frame in frames]
+    differences = [(mine, line) for mine, line in zip(ours, theirs, strict=True) if mine != line]
+    assert differences == [], differences[:3]
+    for snaplen in (14, 17, 20, 30, 40, 60):
+        # Cut frames whose plain line already differs from tcpdump's (cut points the plain
+        # summary does not word as tcpdump yet, listed in docs/packet.md) are left out: this
+        # checks what -e adds.
+        plain = tcpdump_lines(tmp_path, frames, snaplen)
+        cut = tcpdump_lines(tmp_path, frames, snaplen, extra=("-e",))
+        kept = [index for index, frame in enumerate(frames)
+                if parse(frame[:snaplen], wire_len=len(frame)).summary() == plain[index]]
+        assert len(kept) > len(frames) * 0.8
+        mine = {index: parse(frames[index][:snaplen], wire_len=len(frames[index]))
+                .summary(link_level=True) for index in kept}
+        assert [(mine[i], cut[i]) for i in kept if mine[i] != cut[i]] == [], snaplen
+
+
+def test_cooked_and_loopback_link_level_lines_match_tcpdump_e(tmp_path: Path) -> None:
+    tcpdump = require_tool("tcpdump")
+    cases = {
+        LinkType.LINUX_SLL2: [SLL2(ifindex=1, pkttype=4) / I() / UDP(sport=1, dport=2),
+                              SLL2(ifindex=1, pkttype=0) / ARP(psrc="10.0.0.1")],
+        LinkType.LINUX_SLL: [SLL(pkttype=4) / I() / UDP(sport=1, dport=2),
+                             SLL(pkttype=1) / I6() / TCP(sport=3, dport=4)],
+        LinkType.NULL: [Loopback() / I() / UDP(sport=1, dport=2), Loopback() / I6()],
+        LinkType.RAW: [I() / TCP(sport=1, dport=2, flags="S")],
+    }
+    for link, packets in cases.items():
+        path = tmp_path / f"{link.name}.pcap"
+        frames = [bytes(packet) for packet in packets]
+        write_pcap(path, frames, link=link)
+        done = subprocess.run([tcpdump, "-nn", "-S", "-t", "-e", "-r", str(path)],
+                              capture_output=True, text=True, check=True, timeout=60)
+        theirs = [line.rstrip().removesuffix(":") for line in done.stdout.splitlines()]
+        assert [parse(frame, link).summary(link_level=True) for frame in frames] == theirs

@@ -39,7 +39,7 @@ class StandIn:
     def __init__(self, data: memoryview, link: object, wire_len: int | None = None) -> None:
         self.size = len(data)
 
-    def summary(self) -> str:
+    def summary(self, *, link_level: bool = False) -> str:
         return f"PKT {self.size}"
 
 

@@ -407,9 +407,10 @@ def test_time_styles_follow_tcpdumps_t_options(netns: NetnsPair) -> None:
     assert float(first[3].split()[0].split(":")[2]) >= 0.2
 
 
-def test_snaplen_cut_lines_match_tcpdump(netns: NetnsPair) -> None:
+@pytest.mark.parametrize("extra", [[], ["-e"]], ids=["plain", "link-level"])
+def test_snaplen_cut_lines_match_tcpdump(netns: NetnsPair, extra: list[str]) -> None:
     tcpdump = require_tool("tcpdump")
-    args = ["-s", "60", "-c", "4", "icmp"]
+    args = ["-s", "60", "-c", "4", *extra, "icmp"]
     capture = start(netns, netns.ns_a, [*WIREKIT, "capture", netns.iface, "-t", *args])
     peer = start(netns, netns.ns_a, [tcpdump, "-i", netns.iface, "-t", "-nn", "-l",
                                       "--immediate-mode", *args])

@@ -32,8 +32,9 @@ class StandIn:
         self.data = bytes(data)
         self.link = link
 
-    def summary(self) -> str:
-        return f"PKT len {len(self.data)} link {int(self.link)}"  # type: ignore[call-overload]
+    def summary(self, *, link_level: bool = False) -> str:
+        head = "LINK " if link_level else ""
+        return f"{head}PKT len {len(self.data)} link {int(self.link)}"  # type: ignore[call-overload]
 
     def show_text(self) -> str:
         return f"###[ Stand-in ]###\n  first = {self.data[0]}\n"
@@ -96,6 +97,7 @@ def test_one_line_per_packet_with_tcpdump_time(tmp_path: Path,
 
 @pytest.mark.parametrize(("flags", "first", "second"), [
     (["-t"], "PKT len 60 link 1", "PKT len 61 link 1"),
+    (["-t", "-e"], "LINK PKT len 60 link 1", "LINK PKT len 61 link 1"),
     (["-tt"], "1700000000.123456 PKT", "1700000001.623456 PKT"),
     (["-tt", "--nano"], "1700000000.123456789 PKT", "1700000001.623456789 PKT"),
     (["-ttt"], " 00:00:00.000000 PKT", " 00:00:01.500000 PKT"),
