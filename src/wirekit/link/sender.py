@@ -17,8 +17,9 @@ import socket
 import struct
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from wirekit.errors import CaptureError, NetworkError, UsageError
 from wirekit.link import afpacket
@@ -33,6 +34,8 @@ _MMSGHDR = struct.Struct("=QI4xQQQQi4xI4x")
 MAX_BATCH = 1024
 #: Pause after ENOBUFS (device queue full) before retrying: about one queue drain at 1 Gbit/s.
 ENOBUFS_BACKOFF = 0.0002
+#: The longest single sleep of a paced send; the stop flag is looked at at least this often.
+MAX_SLEEP = 0.05
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _sendmmsg = _libc.sendmmsg
@@ -158,8 +161,9 @@ class FrameSender:
         if not frames:
             return 0
         size = max(len(frame) for frame in frames)
-        if self._batch is None or self._batch.size < size:
-            self._batch = MessageBatch(min(len(frames), 256), max(size, 2048))
+        slots = min(len(frames), 256)
+        if self._batch is None or self._batch.size < size or self._batch.count < slots:
+            self._batch = MessageBatch(slots, max(size, 2048))
         for start in range(0, len(frames), self._batch.count):
             self._send_chunk(self._batch, frames[start:start + self._batch.count])
         return len(frames)
@@ -216,3 +220,58 @@ class FrameSender:
         if exc.errno in (errno.ENETDOWN, errno.ENXIO, errno.ENODEV):
             return NetworkError(f"interface {name} is down or gone: {exc.strerror}")
         return CaptureError(f"sending on {name} failed: {exc.strerror}")
+
+
+class BatchSender(Protocol):
+    """What :func:`send_units` needs of a sender (a :class:`FrameSender`, or a test's fake)."""
+
+    def send_many(self, frames: Sequence[bytes | bytearray | memoryview]) -> int: ...
+
+
+def send_units(sender: BatchSender, units: Iterable[Sequence[bytes]], *,
+               interval: float = 0.0, stop: Callable[[], bool] = lambda: False,
+               clock: Callable[[], float] = time.perf_counter,
+               sleep: Callable[[float], None] = time.sleep) -> int:
+    """Send each unit (a frame, or the fragments of one datagram) and return how many went.
+
+    The frames of a unit always leave together.  Without ``interval`` the units are packed
+    into batches of up to :data:`MAX_BATCH` frames, one ``sendmmsg`` each (a unit is never
+    split between two batches unless it is larger than one).  With ``interval``, unit ``k``
+    is due ``k * interval`` seconds after the first: an absolute schedule, so a late wake-up
+    sends every unit that has become due in one batch and the average rate does not drift.
+    ``stop`` is checked before each unit and during every wait; a unit already built but not
+    yet due when it turns true is not sent.  ``units`` may be a generator: each unit is built
+    only when it is about to be sent.
+    """
+    sent = 0
+    batch: list[bytes] = []
+    in_batch = 0
+
+    def flush() -> None:
+        nonlocal sent, batch, in_batch
+        if batch:
+            sender.send_many(batch)
+            sent += in_batch
+        batch, in_batch = [], 0
+
+    start = clock()
+    for index, unit in enumerate(units):
+        if stop():
+            break
+        if interval > 0 and index:
+            due = start + index * interval
+            if clock() < due:
+                flush()
+                while not stop():
+                    left = due - clock()
+                    if left <= 0:
+                        break
+                    sleep(min(left, MAX_SLEEP))
+                if stop():
+                    break
+        if len(batch) + len(unit) > MAX_BATCH:
+            flush()
+        batch.extend(unit)
+        in_batch += 1
+    flush()
+    return sent

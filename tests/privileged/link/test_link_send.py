@@ -106,6 +106,7 @@ def test_send_json_and_errors(netns: NetnsPair) -> None:
                    netns.iface, "--json", "--count", "5")
     report = json.loads(done.stdout)
     assert report["frames"] == 5 and report["frame_length"] == 42
+    assert report["datagrams"] == report["requested"] == 5 and report["interrupted"] is False
     bad = wirekit(netns, netns.ns_a, "send", "raw", netns.iface, "zz", check=False)
     assert bad.returncode == 2 and b"not valid hex" in bad.stderr
     mixed = wirekit(netns, netns.ns_a, "send", "tcp", netns.ip4_a, netns.ip6_b, "1", "2",
