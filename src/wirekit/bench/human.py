@@ -95,14 +95,19 @@ def _sum_sample(samples: list[StreamSample]) -> StreamSample:
         lost=sum(s.lost for s in samples))
 
 
-def summary_lines(run: TestRun, peer: PeerResults | None, rtt: bool) -> list[str]:
-    """The block after the dashed line: each stream's sender and receiver line, then [SUM]."""
+def summary_lines(run: TestRun, peer: PeerResults | None, rtt: bool,
+                  after_interval: bool = True) -> list[str]:
+    """The block after the dashed line: each stream's sender and receiver line, then [SUM].
+
+    ``after_interval`` says an interval block was printed before (a test shorter than one
+    interval has none, and then the dashed line is printed here whatever the stream count).
+    """
     bidir, is_client, udp = run.params.bidirectional, run.is_client, run.params.udp
     header = "[ ID]" + ("[Role]" if bidir else "") + " Interval           Transfer     Bitrate"
     header += "         Jitter    Lost/Total Datagrams" if udp else "         Retr"
     pairs = pair_streams(run, peer)
     # With several streams every interval already ends with the dashed line.
-    lines = [SEPARATOR, header] if len(pairs) == 1 else [header]
+    lines = [SEPARATOR, header] if len(pairs) == 1 or not after_interval else [header]
     for pair in pairs:
         label = f"[{pair.local.fd:3d}]{_role(pair.local, bidir, is_client)}"
         lines += _pair_lines(label, pair, udp, rtt)

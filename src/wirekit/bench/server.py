@@ -47,7 +47,13 @@ from wirekit.bench.protocol import (
     State,
     StateReceived,
 )
-from wirekit.bench.report import document_extras, end_json, interval_json, start_json
+from wirekit.bench.report import (
+    SEPARATOR,
+    document_extras,
+    end_json,
+    interval_json,
+    start_json,
+)
 from wirekit.bench.run import IntervalReport, TestRun
 from wirekit.errors import BenchError, NetworkError, ProtocolError, RemoteProtocolError
 
@@ -505,7 +511,10 @@ class _Session:
         results = run.results()
         if run.params.get_server_output:
             if self._output is not None:
-                text = "\n".join([*self._output, *summary_lines(run, peer, False)]) + "\n"
+                # several streams end each interval block with the dashed line
+                printed = SEPARATOR in self._output
+                text = "\n".join([*self._output, *summary_lines(
+                    run, peer, False, after_interval=printed)]) + "\n"
                 results = replace(results, server_output_text=text)
             else:
                 results = replace(results, server_output_json=dict(document))

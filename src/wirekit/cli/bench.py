@@ -43,6 +43,8 @@ class HumanObserver(Observer):
         self.prefix = prefix
         self.is_client = is_client
         self._lock = threading.Lock()
+        #: tests (by id) that printed an interval block: their summary needs no dashed line
+        self._with_intervals: set[int] = set()
 
     def emit(self, lines: list[str]) -> None:
         with self._lock:
@@ -54,10 +56,13 @@ class HumanObserver(Observer):
         self.emit([*connected_lines(run), interval_header(run, self.rtt)])
 
     def on_interval(self, run: TestRun, report: IntervalReport) -> None:
+        self._with_intervals.add(id(run))
         self.emit(interval_lines(report, run, self.rtt))
 
     def on_end(self, run: TestRun, document: dict[str, Any], peer: PeerResults | None) -> None:
-        self.emit(summary_lines(run, peer, self.rtt))
+        printed = id(run) in self._with_intervals
+        self._with_intervals.discard(id(run))
+        self.emit(summary_lines(run, peer, self.rtt, after_interval=printed))
         if "error" in document:  # a test the client ended with CLIENT_TERMINATE
             self.emit([str(document["error"])])
         if peer is not None and peer.server_output_text is not None:

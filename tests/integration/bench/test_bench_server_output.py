@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.integration.bench.bench_support import (
+    WIREKIT,
     client_command,
     free_port,
     serve_one,
@@ -86,3 +87,20 @@ def test_without_the_option_no_server_output_is_sent() -> None:
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert "server_output_json" not in document and "server_output_text" not in document
+
+
+def test_a_test_shorter_than_an_interval_still_gets_the_dashed_line() -> None:
+    """Several streams end every interval block with the dashed line, so the summary leaves it
+    out; with no interval printed (a test shorter than -i) it must print it itself, on both
+    sides (the server's text comes back with --get-server-output)."""
+    port = free_port()
+    server = start_server("wirekit", port, json_output=False)
+    client = [*WIREKIT, "client", "127.0.0.1", "-p", str(port), "-P", "2", "-n", "1M",
+              "-i", "10", "--get-server-output"]
+    done, _, _ = serve_one(server, client)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    headers = [i for i, line in enumerate(lines) if line.startswith("[ ID] Interval")]
+    assert len(headers) == 4  # interval and summary headers, the client's then the server's
+    assert lines[headers[1] - 1] == "- - - - - - - - - - - - - - - - - - - - - - - - -"
+    assert lines[headers[3] - 1] == "- - - - - - - - - - - - - - - - - - - - - - - - -"
