@@ -1,32 +1,31 @@
 """One-line summaries in the format of ``tcpdump -nn -S -t`` (no link header, absolute TCP
 sequence numbers, no timestamp), as printed by tcpdump 4.99 (print-ether.c, print-llc.c,
-print-ip.c, print-ip6.c, print-tcp.c, print-mptcp.c, print-udp.c, print-icmp.c, print-icmp6.c,
-print-arp.c).  TCP options are in :mod:`wirekit.packet.summary_tcp`.
+print-ip.c, print-ip6.c, print-ip6opts.c, print-frag6.c, print-rt6.c, print-ip-demux.c,
+print-tcp.c, print-mptcp.c, print-udp.c, print-icmp.c, print-icmp6.c, print-arp.c).  TCP
+options are in :mod:`wirekit.packet.summary_tcp`.
 
 Only the non-verbose line is reproduced.  A printer is registered per layer class in
 ``SUMMARIES``; a class without one is described by its name and fields.
+
+When the capture cut the packet short, the line is what tcpdump prints before its first read
+past the captured bytes, so each printer makes tcpdump's checks in tcpdump's order.  The IPv6
+extension headers, UDP and ICMPv6 are read from the buffer for that (the layers above a cut
+may be missing or partial); a layer above IP that wirekit did not decode where tcpdump goes on
+is decoded on the spot (``_upper``).
 """
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from wirekit.packet.arp import ARP
 from wirekit.packet.cooked import SLL, SLL2, Loopback, LoopbackBE
 from wirekit.packet.ether import MAX_8023_LENGTH, Dot1Q, Ether
 from wirekit.packet.icmp import ICMP
-from wirekit.packet.icmpv6 import ICMPv6
 from wirekit.packet.ipv4 import IPv4
-from wirekit.packet.ipv6 import (
-    IPv6,
-    IPv6ExtHdrDestOpt,
-    IPv6ExtHdrFragment,
-    IPv6ExtHdrHopByHop,
-    IPv6ExtHdrRouting,
-    IPv6ExtHeader,
-)
+from wirekit.packet.ipv6 import IPv6
 from wirekit.packet.layer import Layer, Padding, Raw
 from wirekit.packet.linktype import LinkType
 from wirekit.packet.llc import ETHERTYPE_OUIS, LLC, OUI_NAMES, SAP_MASK, SNAP, UI, is_unnumbered
@@ -79,7 +78,7 @@ def _line(pkt: Packet, layers: list[Layer]) -> str:
     if not layers:
         return "empty packet"
     if position == len(layers):
-        return _link_only(layers, len(pkt))
+        return _link_only(layers, pkt.wire_len)
     if position == 0 and type(layers[0]) is Raw and pkt.link is LinkType.RAW:
         return f"unknown ip {pkt._buf[0] >> 4}"
     layer = layers[position]
@@ -87,7 +86,7 @@ def _line(pkt: Packet, layers: list[Layer]) -> str:
     if printer is not None:
         return printer(layers, position)
     if type(layer) is Raw and position:
-        return _unknown_above_link(layers, position, len(pkt))
+        return _unknown_above_link(layers, position, pkt.wire_len)
     return f"{layer.name} {layer.brief()}"
 
 
@@ -151,72 +150,150 @@ def _wire_left(layers: list[Layer], index: int) -> int:
 
 # -- IPv4 ----------------------------------------------------------------------------------
 
-def _ipv4(layers: list[Layer], index: int) -> str:
+#: Protocols whose printer writes the addresses itself, with the ports (ip_print and ip6_print
+#: write ``src > dst: `` for the others).
+_PORTS_PRINTED = frozenset({6, 17})
+#: IPv6 extension headers tcpdump walks (hop-by-hop, routing, fragment, destination options).
+_HBH, _ROUTING, _FRAGMENT, _DSTOPT = 0, 43, 44, 60
+
+
+class _Datagram(NamedTuple):
+    """What the printers above IP read of the datagram: its layers, the position of the IP
+    layer, the addresses, the IP header's own protocol field, and where the capture (cut to the
+    IP length) ends in the buffer (tcpdump's ``snapend``); *words*: the lines of IP headers
+    start with ``IP ``/``IP6 `` (not under ``tcpdump -e``)."""
+
+    layers: list[Layer]
+    position: int
+    v6: bool
+    src: str
+    dst: str
+    first_nh: int
+    snapend: int
+    buf: Any
+    words: bool
+
+
+def _captured_end(layers: list[Layer], index: int) -> int:
+    """Where the captured bytes a printer may read end: the buffer, cut by an IEEE 802.3
+    length (print-ether.c) and by the length of an IP datagram carrying this one."""
+    layer = layers[index]
+    pkt = layer._pkt
+    end = len(pkt._buf) if pkt is not None else 0
+    for below in layers[:index]:
+        if isinstance(below, Ether | Dot1Q):
+            kind = below.type
+            if kind is not None and kind <= MAX_8023_LENGTH:
+                end = min(end, below._off + below._hlen + kind)
+        elif isinstance(below, IPv4 | IPv6) and below._off < layer._off:
+            below._ensure()
+            end = min(end, below._end)
+    return end
+
+
+def _ipv4(layers: list[Layer], index: int, words: bool = True) -> str:
+    """ip_print: the version (one byte), the fixed header, the lengths; the addresses unless
+    TCP or UDP print them; the header length against the capture; then the protocol.  Without
+    *words*, no ``IP `` (tcpdump -e leaves it out, of tunnelled headers too)."""
     ip = cast(IPv4, layers[index])
-    status = ip.status
     header = ip._h
-    if header is None or header[0] is None or (status.kind is Status.TRUNCATED and \
-            ip._hlen < 20 and "header needs" in status.reason):
-        return "IP  [|ip]"
-    version, ihl, total = header[0] >> 4, (header[0] & 15) * 4, header[2]
+    if header is None or header[0] is None:
+        return " [|ip]"
+    version = header[0] >> 4
     if version != 4:
-        return f"IP{version} (invalid)"
+        return ("IP6, wrong link-layer encapsulation" if version == 6 else f"IP{version}") + \
+            " (invalid)"
+    prefix = "IP " if words else ""
+    if None in header:
+        return prefix + " [|ip]"  # the 20-byte header is cut
+    present = _wire_left(layers, index)
+    if present < 20:
+        return f"{prefix}truncated-ip {present}"
+    ihl, total, proto = (header[0] & 15) * 4, header[2], header[6]
     if ihl < 20:
-        return f"IP bad-hlen {ihl}"
-    if total and total < ihl:
-        return f"IP bad-len {total}"
-    prefix = "IP "
+        return f"{prefix}bad-hlen {ihl}"
     # tcpdump compares the IP length with the length on the wire, not with what the capture
     # kept: a snaplen cut is not a "truncated-ip".
-    present = _wire_left(layers, index)
     if total > present:
         prefix += f"truncated-ip - {total - present} bytes missing! "
-    payload = (total or present) - ihl
+    if total < ihl:
+        return f"{prefix}bad-len {total}"  # 0 included: tcpdump is not built to guess TSO
     src, dst = ip.src, ip.dst
     if header[4] & 0x1FFF:
-        return f"{prefix}{src} > {dst}: ip-proto-{header[6]}"
-    upper = layers[index + 1] if index + 1 < len(layers) else None
-    if isinstance(upper, IPv4 | IPv6):
-        return f"{prefix}{src} > {dst}: {_tunnelled(layers, index + 1)}"
-    return prefix + _transport(upper, src, dst, payload, header[6])
+        return f"{prefix}{src} > {dst}: ip-proto-{proto}"
+    if proto not in _PORTS_PRINTED:
+        prefix += f"{src} > {dst}: "
+    snapend = min(_captured_end(layers, index), ip._off + total)
+    if snapend - ip._off < ihl:
+        return (f"{prefix} [remaining caplen({snapend - ip._off}) < header length({ihl})]"
+                " [|ip]")
+    buf = ip._pkt._buf if ip._pkt is not None else b""
+    datagram = _Datagram(layers, index, False, src, dst, proto, snapend, buf, words)
+    return prefix + _demux(datagram, proto, ip._off + ihl, total - ihl, header[4] & 0x2000)
 
 
-def _tunnelled(layers: list[Layer], index: int) -> str:
-    """The inner packet of IP-in-IP, 6in4, 4in6 or 6in6 (RFC 2003, RFC 4213, RFC 2473), as
-    tcpdump prints it after the outer addresses."""
-    return SUMMARIES[type(layers[index])](layers, index)
+def _demux(dg: _Datagram, nh: int, start: int, length: int, fragmented: int) -> str:
+    """ip_demux_print: the protocol above IPv4, or above IPv6 and its extension headers, at
+    *start* in the buffer, *length* bytes long on the wire."""
+    if nh == 6:
+        return _tcp_line(dg, start, length)
+    if nh == 17:
+        return _udp_line(dg, start, length, fragmented)
+    if nh == 1:
+        if dg.v6:
+            return "[ICMP requires IPv4] (invalid)"
+        found = _upper(dg, start, ICMP)
+        return " [|icmp]" if found is None else _icmp(cast(ICMP, found[0][found[1]]), length)
+    if nh == 58:
+        if not dg.v6:
+            return "[ICMPv6 requires IPv6] (invalid)"
+        return _icmp6(bytes(dg.buf[start:dg.snapend]), length)
+    if nh == 2 and dg.v6:
+        return "[IGMP requires IPv4] (invalid)"
+    if nh in (4, 41):  # IP-in-IP, 6in4, 4in6, 6in6 (RFC 2003, RFC 4213, RFC 2473)
+        cls: type[Layer] = IPv4 if nh == 4 else IPv6
+        found = _upper(dg, start, cls)
+        if found is None:
+            return " [|ip]" if nh == 4 else " [|ip6]"
+        return IP_PRINTERS[cls](*found, dg.words)
+    if nh == 59:
+        return "no next header"
+    return f" ip-proto-{nh} {length}"
 
 
-def _transport(upper: Layer | None, src: str, dst: str, payload: int, proto: int) -> str:
-    """What follows the addresses: ports and a TCP/UDP line, or an ICMP line, or a number."""
-    if isinstance(upper, TCP | UDP):
-        # A field beyond the captured bytes reads None (typed int for the common case).
-        sport: int | None = upper.sport
-        dport: int | None = upper.dport
-        if sport is None or dport is None:
-            # tcpdump names the protocol cut before its ports: tcp_print prints the marker
-            # right after "a > b: ", udp_print after one more space.
-            return f"{src} > {dst}: " + ("[|tcp]" if isinstance(upper, TCP) else " [|udp]")
-        body = _tcp(upper, payload) if isinstance(upper, TCP) else _udp(upper, payload)
-        return f"{src}.{sport} > {dst}.{dport}:{body}"
-    if isinstance(upper, ICMP):
-        return f"{src} > {dst}: {_icmp(upper, payload)}"
-    if isinstance(upper, ICMPv6):
-        return f"{src} > {dst}: {_icmp6(upper, payload)}"
-    if upper is None and proto == 59:
-        return f"{src} > {dst}: no next header"
-    if upper is None and proto in _CUT_BEFORE_TRANSPORT:
-        # The capture ended with the IP header: tcpdump still hands the (empty) rest to the
-        # protocol's printer, which says it is cut.
-        return f"{src} > {dst}: {_CUT_BEFORE_TRANSPORT[proto]}"
-    return f"{src} > {dst}:  ip-proto-{proto} {payload}"
-
-
-#: What tcpdump prints for a TCP, UDP, ICMP or ICMPv6 payload of which nothing was captured.
-_CUT_BEFORE_TRANSPORT = {6: "[|tcp]", 17: " [|udp]", 1: " [|icmp]", 58: " [|icmp6]"}
+def _upper(dg: _Datagram, start: int, cls: type[Layer]) -> tuple[list[Layer], int] | None:
+    """The layer of class *cls* at *start* and a layer list holding it: the packet's own, or
+    (where wirekit stopped before tcpdump does) one decoded here; None when nothing of it was
+    captured."""
+    layers = dg.layers
+    for position in range(dg.position + 1, len(layers)):
+        layer = layers[position]
+        if layer._off == start:
+            if type(layer) is cls:
+                return layers, position
+            break
+    pkt = layers[dg.position]._pkt
+    if start >= dg.snapend or pkt is None:
+        return None
+    layer = cls._parse(pkt, len(pkt._layers), start, dg.snapend, False)
+    return [*layers[:dg.position + 1], layer], dg.position + 1
 
 
 # -- TCP and UDP -----------------------------------------------------------------------------
+
+def _tcp_line(dg: _Datagram, start: int, length: int) -> str:
+    """tcp_print: the addresses with the ports (only the ports after IPv6 extension headers),
+    or the addresses and ``[|tcp]`` when the ports are cut."""
+    found = _upper(dg, start, TCP) if dg.snapend - start >= 4 else None
+    if found is None:
+        return f"{dg.src} > {dg.dst}: [|tcp]"
+    tcp = cast(TCP, found[0][found[1]])
+    header = tcp._h
+    sport, dport = (header[0], header[1]) if header is not None else (0, 0)
+    if dg.first_nh == 6:
+        return f"{dg.src}.{sport} > {dg.dst}.{dport}:{_tcp(tcp, length)}"
+    return f"{sport} > {dport}:{_tcp(tcp, length)}"
+
 
 def _tcp(tcp: TCP, payload: int) -> str:
     header = tcp._h
@@ -264,18 +341,28 @@ def _signature_note(tcp: TCP, payload: int) -> str:
     return "shared secret not supplied with -M, "
 
 
-def _udp(udp: UDP, payload: int) -> str:
-    header = udp._h
-    if header is None or header[2] is None:
-        return "  [|udp]"
-    length = header[2]
+def _udp_line(dg: _Datagram, start: int, length: int, fragmented: int) -> str:
+    """udp_print (RFC 768): the ports, the length on the wire, the UDP length, then all eight
+    header bytes; the addresses only when UDP follows the IP header itself."""
+    data = bytes(dg.buf[start:min(start + 8, dg.snapend)])
+    first = dg.first_nh == 17
+    if len(data) < 4:
+        return (f"{dg.src} > {dg.dst}: " if first else "") + " [|udp]"
+    sport, dport = int.from_bytes(data[:2], "big"), int.from_bytes(data[2:4], "big")
+    head = f"{dg.src}.{sport} > {dg.dst}.{dport}: " if first else f"{sport} > {dport}: "
     if length < 8:
-        return f" truncated-udplength {length}"
-    if header[3] is None:  # udp_print checks the length, then wants all 8 bytes (RFC 768)
-        return "  [|udp]"
-    if length > payload:
-        return f" UDP, bad length {length - 8} > {payload - 8}"
-    return f" UDP, length {length - 8}"
+        return f"{head}truncated-udp {length}"
+    if len(data) < 6:
+        return head + " [|udp]"
+    ulen = int.from_bytes(data[4:6], "big")
+    if ulen < 8:
+        return f"{head}truncated-udplength {ulen}"
+    ulen, length = ulen - 8, length - 8
+    if len(data) < 8:
+        return head + " [|udp]"
+    if ulen > length and not fragmented:
+        return f"{head}UDP, bad length {ulen} > {length}"
+    return f"{head}UDP, length {ulen}"
 
 
 # -- ICMP ----------------------------------------------------------------------------------
@@ -314,9 +401,16 @@ def _icmp(icmp: ICMP, payload: int) -> str:
         return " [|icmp]"  # icmp_print checks what it prints: an echo's id and seq too
     if kind in (3, 5, 11) and _quote_cut(icmp, code == 3 and kind == 3):
         return " [|icmp]"
-    if kind == 12 and icmp._pkt is not None and len(icmp._pkt._buf) - icmp._off < 5:
-        return " [|icmp]"  # the pointer octet (RFC 792) is cut
+    if kind == 12 and code == 0 and _icmp_pointer(icmp) is None:
+        return " [|icmp]"  # the pointer octet (RFC 792) is cut; another code does not read it
     return f"ICMP {_icmp_text(icmp, kind or 0, code or 0)}, length {payload}"
+
+
+def _icmp_pointer(icmp: ICMP) -> int | None:
+    """The pointer octet of a parameter problem (RFC 792), or None when it was not captured."""
+    pkt = icmp._pkt
+    at = icmp._off + 4
+    return pkt._buf[at] if pkt is not None and at < icmp._end and at < len(pkt._buf) else None
 
 
 def _quote_cut(icmp: ICMP, needs_port: bool) -> bool:
@@ -349,7 +443,7 @@ def _icmp_text(icmp: ICMP, kind: int, code: int) -> str:
             code, f"time exceeded-#{code}")
     if kind == 12:
         return f"parameter problem - code {code}" if code else \
-            f"parameter problem - octet {icmp.ptr}"
+            f"parameter problem - octet {_icmp_pointer(icmp)}"
     if kind == 13:
         return f"time stamp query id {icmp.id} seq {icmp.seq}"
     return _ICMP_NAMES.get(kind, f"type-#{kind}")
@@ -367,121 +461,378 @@ def _port_unreachable(inner: IPv4 | None, upper: Layer | None, target: str) -> s
 
 # -- IPv6 and ICMPv6 -------------------------------------------------------------------------
 
-def _ipv6(layers: list[Layer], index: int) -> str:
+def _ipv6(layers: list[Layer], index: int, words: bool = True) -> str:
+    """ip6_print: the fixed header, then a walk over the extension headers in tcpdump's order
+    of checks (each one's length byte, the whole header, its text), then the protocol.
+    Without *words*, no ``IP6 `` (tcpdump -e)."""
     ip = cast(IPv6, layers[index])
     header = ip._h
-    if header is None or header[0] is None or header[5] is None:
-        return " [|ip6]"  # the 40-byte header is cut (the destination is its last field)
+    if header is None or None in header:
+        return " [|ip6]"  # the 40-byte header is cut
+    wire = _wire_left(layers, index)
+    if wire < 40:
+        return f"truncated-ip6 {wire}"
+    out = ["IP6 " if words else ""]
     if header[0] >> 28 != 6:
-        return f"IP6 version error: {header[0] >> 28} != 6"
-    prefix = "IP6 "
-    present = _wire_left(layers, index) - 40
-    if header[1] > present:
-        prefix += f"truncated-ip6 - {header[1] - present} bytes missing!"
-    payload = header[1]
-    src, dst = ip.src, ip.dst
-    position = index + 1
-    if position >= len(layers) or not isinstance(layers[position], IPv6ExtHeader):
-        upper = layers[position] if position < len(layers) else None
-        if isinstance(upper, IPv4 | IPv6):
-            return f"{prefix}{src} > {dst}: {_tunnelled(layers, position)}"
-        return prefix + _transport(upper, src, dst, payload, header[2])
-    tokens: list[str] = []
-    while position < len(layers) and isinstance(layers[position], IPv6ExtHeader):
-        ext = layers[position]
-        if ext.status.kind is Status.MALFORMED and type(ext) is IPv6ExtHdrHopByHop:
-            where = "was already found" if "second" in ext.status.reason \
-                else "don't follow the IPv6 header"  # tcpdump's own words
-            tokens.append(f"[The Hop-by-Hop Options header {where}] (invalid)")
-            return f"{prefix}{src} > {dst}: {' '.join(tokens)}"
-        payload -= ext._hlen if ext._hlen > 0 else 8
-        tokens.append(_ext_token(ext, payload))
-        if isinstance(ext, IPv6ExtHdrFragment) and ext.offset:
-            return f"{prefix}{src} > {dst}: {' '.join(tokens)}"
-        position += 1
-    upper = layers[position] if position < len(layers) else None
-    head = f"{prefix}{src} > {dst}: {' '.join(tokens)} "
-    if isinstance(upper, TCP | UDP):
-        body = _tcp(upper, payload) if isinstance(upper, TCP) else _udp(upper, payload)
-        return f"{head}{upper.sport} > {upper.dport}:{body}"
-    if isinstance(upper, ICMPv6):
-        return head + _icmp6(upper, payload)
-    last = layers[position - 1]
-    nh = last._h[0] if last._h is not None else 59
-    if nh == 59:
-        return head + "no next header"
-    return f"{head}ip-proto-{nh} {payload}"
+        return f"{out[0]}version error: {header[0] >> 28} != 6"
+    plen = header[1]
+    total = plen + 40 if plen else wire + 40  # a jumbogram's length is in hop-by-hop
+    if plen and wire < total:
+        out.append(f"truncated-ip6 - {total - wire} bytes missing!")
+    captured = _captured_end(layers, index)
+    off = ip._off
+    buf = ip._pkt._buf if ip._pkt is not None else b""
+    dg = _Datagram(layers, index, True, ip.src, ip.dst, header[2], min(captured, off + total),
+                   buf, words)
+    _ipv6_chain(dg, out, plen, wire, captured)
+    line = "".join(out).rstrip()
+    return line[:-1] if line.endswith(":") else line  # as tcpdump's line reads, trimmed
 
 
-def _ext_token(ext: Layer, payload: int) -> str:
-    if isinstance(ext, IPv6ExtHdrHopByHop) and not isinstance(ext, IPv6ExtHdrDestOpt):
-        return "HBH"
-    if isinstance(ext, IPv6ExtHdrDestOpt):
-        return "DSTOPT"
-    if isinstance(ext, IPv6ExtHdrFragment):
-        return f"frag ({(ext.offset or 0) * 8}|{payload})"
-    if isinstance(ext, IPv6ExtHdrRouting):
-        addresses = "".join(f", [{i}]{address}" for i, address in enumerate(ext.addresses))
-        deprecated = " [Deprecated]" if ext.type == 0 else ""
-        word = ext.reserved or 0
-        srh = f", last-entry={word >> 24}, tag={word & 0xFFFF:x}" if ext.type == 4 else ""
-        return (f"RT6 (len={ext.len}, type={ext.type}{deprecated}, segleft={ext.segleft}"
-                f"{srh}{addresses})")
-    return ext.name
+def _ipv6_chain(dg: _Datagram, out: list[str], plen: int, wire: int, captured: int) -> None:
+    """The loop of ip6_print: *out* gets each extension header's text and the protocol's."""
+    buf, snapend, nh = dg.buf, dg.snapend, dg.first_nh
+    off = dg.layers[dg.position]._off
+    cp, advance, length, walked = off, 40, (plen + 40 if plen else wire + 40), 0
+    payload = plen
+    hop_by_hop = jumbo = extension = False
+    fragmented = 0
+    previous = 255
+    while cp < snapend and advance > 0:
+        if length < advance:
+            out.append(" [|ip6]")
+            return
+        cp += advance
+        length -= advance
+        walked += advance
+        if walked == 40 and nh not in _PORTS_PRINTED:
+            out.append(f"{dg.src} > {dg.dst}: ")
+        if nh in (_HBH, _DSTOPT):
+            if nh == _HBH and hop_by_hop:
+                out.append("[The Hop-by-Hop Options header was already found] (invalid)")
+                return
+            if nh == _HBH and previous != 255:
+                out.append("[The Hop-by-Hop Options header don't follow the IPv6 header]"
+                           " (invalid)")
+                return
+            cut = " [|hbhopt]" if nh == _HBH else " [|dstopt]"
+            if snapend - cp < 2:  # the length byte
+                out.append(cut)
+                return
+            advance = (buf[cp + 1] + 1) * 8
+            complete = snapend - cp >= advance
+            if nh == _DSTOPT:
+                out.append("DSTOPT " if complete else cut)
+                if not complete:
+                    return
+            else:
+                problem = None
+                if complete:
+                    out.append("HBH ")
+                    problem, size = _hbh_options(bytes(buf[cp + 2:cp + advance]), payload)
+                    if size is not None:
+                        jumbo, payload = True, size
+                if not complete or problem is not None:
+                    out.append((problem or "") + cut)
+                # ip6_print checks for the jumbo payload option even after a cut header.
+                if payload == 0 and not jumbo:
+                    out.append("[No valid Jumbo Payload Hop-by-Hop option found] (invalid)")
+                    return
+                if not complete or problem is not None:
+                    return
+                hop_by_hop = True
+        elif nh == _FRAGMENT:
+            if snapend - cp < 4:
+                out.append(" [|frag6]")
+                return
+            offset = int.from_bytes(buf[cp + 2:cp + 4], "big") & 0xFFF8
+            rest = (40 + plen - (cp - off) - 8) % (1 << 64)  # tcpdump's size_t
+            out.append(f"frag ({offset}|{rest})")
+            if offset:  # a later fragment: nothing above to decode
+                return
+            out.append(" ")
+            advance, fragmented = 8, 1
+            if snapend <= cp + 8:
+                return
+        elif nh == _ROUTING:
+            if snapend - cp < 1:
+                out.append(" [|ip6]")
+                return
+            text, advance = _rt6(bytes(buf[cp:snapend]))
+            out.append(text)
+            if advance < 0:
+                return
+        else:
+            if jumbo:
+                length = payload + 40
+                if length < walked:
+                    out.append(" [|ip6]")
+                    return
+                if wire < length:
+                    out.append(f"truncated-ip6 - {length - wire} bytes missing!")
+                dg = dg._replace(snapend=min(captured, off + length))
+                length -= walked
+            elif payload == 0:
+                if extension:  # no payload to hold an extension header
+                    out.append(" [|ip6]")
+                    return
+                dg, length = dg._replace(snapend=min(captured, off + 40)), 0
+            out.append(_demux(dg, nh, cp, length, fragmented))
+            return
+        extension = True
+        nh = buf[cp]
+        previous = nh
 
 
-_ICMP6_NAMES = {128: "echo request", 129: "echo reply", 133: "router solicitation",
+#: IPv6 options tcpdump checks in a hop-by-hop header (RFC 8200 4.2, RFC 2711, RFC 2675,
+#: RFC 6275): router alert, jumbo payload, home address.
+_RTALERT, _JUMBO, _HOME_ADDRESS = 0x05, 0xC2, 0xC9
+
+
+def _hbh_options(data: bytes, payload: int) -> tuple[str | None, int | None]:
+    """ip6_opt_process without -v: the text of a bad option (``None`` when all are good),
+    and a valid jumbo payload length (RFC 2675, when the IPv6 payload length is 0) found
+    before it."""
+    at, size, seen, jumbo = 0, len(data), False, None
+    while at < size:
+        kind = data[at]
+        if kind == 0:
+            length = 1
+        elif at + 1 < size:
+            length = data[at + 1] + 2
+        else:
+            return "", jumbo
+        if at + length > size:
+            return "", jumbo
+        if kind == _RTALERT:
+            if size - at < 4:
+                return "(rtalert: trunc)", jumbo
+            if data[at + 1] != 2:
+                return f"(rtalert: invalid len {data[at + 1]})", jumbo
+        elif kind == _JUMBO:
+            if size - at < 6:
+                return "(jumbo: trunc)", jumbo
+            if data[at + 1] != 4:
+                return f"(jumbo: invalid len {data[at + 1]})", jumbo
+            value = int.from_bytes(data[at + 2:at + 6], "big")
+            if not seen and payload == 0 and value >= 65536:
+                jumbo = value
+            seen = True
+        elif kind == _HOME_ADDRESS:
+            if size - at < 18:
+                return "(homeaddr: trunc)", jumbo
+            if data[at + 1] < 16:
+                return f"(homeaddr: invalid len {data[at + 1]})", jumbo
+        at += length
+    return None, jumbo
+
+
+def _rt6(data: bytes) -> tuple[str, int]:
+    """rt6_print: its text as far as the capture goes, and the header length (-1 when the
+    capture ends inside it or the header is invalid).  Types 0 and 2 list addresses after a
+    reserved word (RFC 2460, RFC 6275), type 4 segments after last-entry, flags and tag (RFC
+    8754)."""
+    text = "RT6"
+    if len(data) < 2:
+        return text + " [|rt6]", -1
+    size = data[1]
+    text += f" (len={size}"
+    if len(data) < 3:
+        return text + " [|rt6]", -1
+    kind = data[2]
+    text += f", type={kind}" + (" [Deprecated]" if kind == 0 else "")
+    if len(data) < 4:
+        return text + " [|rt6]", -1
+    text += f", segleft={data[3]}"
+    if kind == 4:
+        if len(data) < 5:
+            return text + " [|rt6]", -1
+        text += f", last-entry={data[4]}"
+        if len(data) < 6:
+            return text + " [|rt6]", -1
+        if data[5]:
+            text += f", flags=0x{data[5]:x}"
+        if len(data) < 8:
+            return text + " [|rt6]", -1
+        text += f", tag={int.from_bytes(data[6:8], 'big'):x}"
+    elif kind in (0, 2):
+        if len(data) < 8:
+            return text + " [|rt6]", -1
+        reserved = int.from_bytes(data[4:8], "big")
+        if reserved:
+            text += f", rsv=0x{reserved:x}"
+    else:
+        return text + " (unknown type) (invalid)", -1
+    if size % 2:
+        return text + f" (invalid length {size}) (invalid)", -1
+    for number in range(size // 2):
+        at = 8 + 16 * number
+        if len(data) < at + 16:
+            return text + " [|rt6]", -1
+        text += f", [{number}]{_ip6_text(data[at:at + 16])}"
+    return text + ") ", (size + 1) * 8
+
+
+def _ip6_text(address: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET6, address)
+
+
+#: tcpdump's names (icmp6_type_values; 139 and 140 read as who-are-you, listed first there).
+_ICMP6_NAMES = {1: "destination unreachable", 2: "packet too big", 3: "time exceeded in-transit",
+                4: "parameter problem", 128: "echo request", 129: "echo reply",
+                130: "multicast listener query", 131: "multicast listener report",
+                132: "multicast listener done", 133: "router solicitation",
                 134: "router advertisement", 135: "neighbor solicitation",
-                136: "neighbor advertisement", 137: "redirect", 130: "multicast listener query",
-                131: "multicast listener report", 132: "multicast listener done",
-                143: "multicast listener report v2"}
+                136: "neighbor advertisement", 137: "redirect", 138: "router renumbering",
+                139: "who-are-you request", 140: "who-are-you reply",
+                141: "inverse neighbor solicitation", 142: "inverse neighbor advertisement",
+                143: "multicast listener report v2", 144: "ha discovery request",
+                145: "ha discovery reply", 146: "mobile router solicitation",
+                147: "mobile router advertisement", 155: "RPL", 200: "mtrace response",
+                201: "mtrace message"}
 # tcpdump's own strings, including the leading space of code 1.
 _UNREACH6 = {0: "unreachable route", 1: " unreachable prohibited", 2: "beyond scope",
              3: "unreachable address", 4: "unreachable port"}
+_PARAM_PROBLEMS = {0: "erroneous", 1: "next header", 2: "option", 3: "incomplete header chain"}
+#: The quoted datagram of an error message starts after the 8-byte ICMPv6 header; its
+#: destination address ends 48 bytes into the message (RFC 4443 section 2.1).
+_QUOTE, _QUOTED_DST = 8, 48
 
 
-def _icmp6(icmp: ICMPv6, payload: int) -> str:
-    kind, code = icmp.type or 0, icmp.code or 0
-    text = _ICMP6_NAMES.get(kind, f"unknown icmp6 type ({kind})")
-    inner = icmp.payload if isinstance(icmp.payload, IPv6) else None
-    target = inner.dst if inner is not None else "?"
-    if kind in (128, 129):
-        ident: int | None = icmp.id
-        seq: int | None = icmp.seq
-        if ident is None or seq is None:
-            return f"ICMP6, {text} [|icmp6]"  # the type is known, the rest is cut
-        return f"ICMP6, {text}, id {icmp.id}, seq {icmp.seq}, length {payload}"
+class _Cut(Exception):
+    """The capture ends before a field tcpdump reads (its ``GET_`` macros)."""
+
+
+def _icmp6(data: bytes, length: int) -> str:
+    """icmp6_print without -v, from the captured bytes *data*: the type's name, then what
+    tcpdump reads for it, each field checked against the capture as it goes
+    (`` [|icmp6]`` where it ends), then the length on the wire."""
+    if length == 0:
+        return "ICMP6, length 0 (invalid)"
+    if not data:
+        return " [|icmp6]"
+    kind = data[0]
+    out = ["ICMP6, " + _ICMP6_NAMES.get(kind, f"unknown icmp6 type ({kind})")]
+    try:
+        if len(data) < 2:
+            raise _Cut
+        if not _icmp6_detail(data, kind, data[1], length, out):
+            return "".join(out)  # tcpdump hex-dumps the rest on the next lines
+    except _Cut:
+        out.append(" [|icmp6]")
+        return "".join(out)
+    out.append(f", length {length}")
+    return "".join(out)
+
+
+def _need(data: bytes, size: int) -> bytes:
+    if len(data) < size:
+        raise _Cut
+    return data
+
+
+def _icmp6_detail(data: bytes, kind: int, code: int, length: int, out: list[str]) -> bool:
+    """The words after the type's name (RFC 4443, RFC 4861); False when tcpdump stops there
+    (an unknown type or unreachable code) without the length."""
     if kind == 1:
         reason = _UNREACH6.get(code)
-        if reason is None:  # tcpdump hex-dumps the rest on the next lines
-            return f"ICMP6, destination unreachable, unknown unreach code ({code})"
-        if code == 2:
-            source = inner.src if inner is not None else "?"
-            return (f"ICMP6, destination unreachable, {reason} {target}, source address "
-                    f"{source}, length {payload}")
-        upper = inner.payload if inner is not None else None
-        if code == 4 and isinstance(upper, TCP | UDP):
-            name = "tcp" if isinstance(upper, TCP) else "udp"
-            return (f"ICMP6, destination unreachable, {reason}, {target} {name} port "
-                    f"{upper.dport}, length {payload}")
-        return f"ICMP6, destination unreachable, {reason} {target}, length {payload}"
-    if kind == 2:
-        return f"ICMP6, packet too big, mtu {icmp.mtu}, length {payload}"
-    if kind == 3:
-        detail = {0: f" for {target}", 1: " (reassembly)"}.get(code, f", unknown code ({code})")
-        return f"ICMP6, time exceeded in-transit{detail}, length {payload}"
-    if kind == 4:
-        which = {0: "erroneous", 1: "next header", 2: "option",
-                 3: "incomplete header chain"}.get(code)
-        detail = f"{which} - octet {icmp.ptr}" if which else f"code-#{code}"
-        return f"ICMP6, parameter problem, {detail}, length {payload}"
-    if kind == 135:
-        return f"ICMP6, {text}, who has {icmp.tgt}, length {payload}"
-    if kind == 136:
-        return f"ICMP6, {text}, tgt is {icmp.tgt}, length {payload}"
-    if kind == 137:
-        return f"ICMP6, {text}, {icmp.dst} to {icmp.tgt}, length {payload}"
-    return f"ICMP6, {text}, length {payload}"
+        out.append(f", {reason if reason is not None else f'unknown unreach code ({code})'}")
+        if reason is None:
+            return False
+        if code == 4:
+            quoted = _quoted_transport(data)
+            if quoted is None:
+                raise _Cut
+            name = "tcp" if quoted[0] == 6 else "udp"
+            out.append(f", {_ip6_text(data[32:48])} {name} port {quoted[1]}")
+        elif code == 2:
+            _need(data, _QUOTED_DST)
+            out.append(f" {_ip6_text(data[32:48])}, source address {_ip6_text(data[16:32])}")
+        else:
+            out.append(f" {_ip6_text(_need(data, _QUOTED_DST)[32:48])}")
+    elif kind == 2:
+        out.append(f", mtu {int.from_bytes(_need(data, 8)[4:8], 'big')}")
+    elif kind == 3:
+        if code == 0:
+            out.append(f" for {_ip6_text(_need(data, _QUOTED_DST)[32:48])}")
+        else:
+            out.append(" (reassembly)" if code == 1 else f", unknown code ({code})")
+    elif kind == 4:
+        _need(data, _QUOTED_DST)
+        which = _PARAM_PROBLEMS.get(code)
+        pointer = int.from_bytes(data[4:8], "big")
+        out.append(f", {which} - octet {pointer}" if which else f", code-#{code}")
+    elif kind in (128, 129):
+        _need(data, 8)
+        out.append(f", id {int.from_bytes(data[4:6], 'big')}, "
+                   f"seq {int.from_bytes(data[6:8], 'big')}")
+    elif kind in (135, 136):
+        target = _ip6_text(_need(data, 24)[8:24])
+        out.append(f", who has {target}" if kind == 135 else f", tgt is {target}")
+    elif kind == 137:  # the destination (bytes 24-40) first, then the target (8-24)
+        _need(data, 40)
+        out.append(f", {_ip6_text(data[24:40])} to {_ip6_text(data[8:24])}")
+    elif kind in (144, 146):
+        out.append(f", id 0x{int.from_bytes(_need(data, 6)[4:6], 'big'):04x}")
+    elif kind in (130, 131, 132, 143):
+        _mld(data, kind, length, out)
+    return True
+
+
+#: The sizes of an MLD message (RFC 2710) and of an MLDv2 query without sources (RFC 3810).
+_MLD_SIZE, _MLDV2_QUERY_SIZE = 24, 28
+
+
+def _mld(data: bytes, kind: int, length: int, out: list[str]) -> None:
+    """mld6_print, mldv2_query_print and mldv2_report_print without -v.  An MLDv1 message is
+    printed only when all 24 bytes were captured, right after the type's name."""
+    if kind == 130 and length != _MLD_SIZE:
+        if length < _MLDV2_QUERY_SIZE:
+            out.append(f" unknown-version (len {length}) ")
+            return
+        out.append(" v2")
+        _need(data, 6)
+        out.append(f" [gaddr {_ip6_text(_need(data, 24)[8:24])}")
+        sources = int.from_bytes(_need(data, 28)[26:28], "big")
+        if sources and length < _MLDV2_QUERY_SIZE + 16 * sources:
+            out.append(" [invalid number of sources]")
+        elif sources:
+            out.append(f", {sources} source(s)")
+        out.append("]")
+    elif kind == 143:
+        if length < 8:
+            out.append(f" [invalid len {length}]")
+            return
+        out.append(f", {int.from_bytes(_need(data, 8)[6:8], 'big')} group record(s)")
+    elif len(data) >= _MLD_SIZE:
+        out.append(f"max resp delay: {int.from_bytes(data[4:6], 'big')} "
+                   f"addr: {_ip6_text(data[8:24])}")
+
+
+def _quoted_transport(data: bytes) -> tuple[int, int] | None:
+    """get_upperlayer of print-icmp6.c: the protocol and destination port of the TCP or UDP
+    header in the quoted datagram, through its extension headers; None when the capture ends
+    first or something else is quoted."""
+    end = len(data)
+    if end < _QUOTE + 7:
+        return None
+    nh, at, size = data[_QUOTE + 6], _QUOTE, 40
+    while at < end:
+        at += size
+        if nh in (6, 17):
+            return (nh, int.from_bytes(data[at + 2:at + 4], "big")) if at + 4 <= end else None
+        if nh in (_HBH, _DSTOPT, _ROUTING, 51):
+            if at + 2 > end:
+                return None
+            size = (data[at + 1] + 2) * 4 if nh == 51 else (data[at + 1] + 1) * 8
+        elif nh == _FRAGMENT:
+            if at + 4 > end or int.from_bytes(data[at + 2:at + 4], "big") & 0xFFF8:
+                return None
+            size = 8
+        else:
+            return None
+        nh = data[at]
+    return None
 
 
 # -- ARP -------------------------------------------------------------------------------------
@@ -647,3 +998,6 @@ def _snap(layers: list[Layer], index: int, length: int) -> str:
 
 #: Layer class -> printer of the line that starts at that layer.
 SUMMARIES: dict[type[Layer], Printer] = {IPv4: _ipv4, IPv6: _ipv6, ARP: _arp, LLC: _llc}
+#: The IP printers, which also print without their protocol word (``tcpdump -e``).
+IP_PRINTERS: dict[type[Layer], Callable[[list[Layer], int, bool], str]] = {IPv4: _ipv4,
+                                                                             IPv6: _ipv6}

@@ -25,6 +25,7 @@ from wirekit.packet.summary import (
     _BRIDGED_PIDS,
     _NOTHING_CAPTURED,
     _STP_SAP,
+    IP_PRINTERS,
     SUMMARIES,
     _llc_control,
     _wire_left,
@@ -34,8 +35,9 @@ from wirekit.packet.summary import (
 if TYPE_CHECKING:
     from wirekit.packet.packet import Packet
 
-#: The protocol words tcpdump leaves out under -e.
-_WORDS = ("IP6 ", "IP ", "ARP, ")
+#: The protocol word of ARP, which tcpdump leaves out under -e (the IP printers leave out
+#: theirs when asked).
+_ARP_WORD = "ARP, "
 #: print-null.c's names of BSD address families.
 _FAMILIES = {2: "IPv4", 7: "OSI", 23: "IPX", 24: "IPv6", 28: "IPv6", 30: "IPv6"}
 #: The header each BSD address family announces.
@@ -84,14 +86,14 @@ def _network(layers: list[Layer], index: int, expected: type[Layer] | None = Non
     layer = layers[index]
     if isinstance(layer, LLC):
         return _llc(layers, index)
+    ip_printer = IP_PRINTERS.get(type(layer))
+    if ip_printer is not None:
+        return ip_printer(layers, index, False)  # no "IP ", for tunnelled headers either
     printer = SUMMARIES.get(type(layer))
     if printer is None:
         return ""  # tcpdump hex-dumps what it does not decode, on the next lines
     line = printer(layers, index)
-    for word in _WORDS:
-        if line.startswith(word):
-            return line[len(word):]
-    return line
+    return line.removeprefix(_ARP_WORD)
 
 
 def _ethertype(kind: int) -> str:

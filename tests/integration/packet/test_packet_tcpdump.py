@@ -39,6 +39,7 @@ from wirekit.packet import (
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
     IPv6ExtHdrRouting,
+    IPv6Option,
     LinkType,
     Loopback,
     NDOption,
@@ -143,6 +144,12 @@ def arp_and_ipv4_cases() -> list[Packet]:
         E() / I(len=10) / UDP(sport=1234, dport=5000),
         E() / I(len=100) / UDP(sport=1234, dport=5000),
         E() / I(version=5) / TCP(sport=1234, dport=9999),
+        # ip_print checks the version before anything else; tcpdump is not built to take a
+        # total length of 0 for TCP segmentation offload; ICMPv6 needs IPv6 (print-ip-demux.c).
+        E() / I(version=6) / UDP(sport=1234, dport=5000),
+        E() / I(len=0) / UDP(sport=1234, dport=5000) / b"abc",
+        E() / I(proto=58) / ICMPv6(type=128, id=1, seq=2),
+        E() / I(options=[IPv4Option(7, b"\x04" + bytes(4))]) / ICMP(type=8, id=1, seq=2),
     ]
 
 
@@ -176,6 +183,18 @@ def ipv6_cases() -> list[Packet]:
         cases.append(E() / error / ICMPv6(type=3, code=code) / Q6() / UDP(sport=1, dport=2))
     for code in range(4):
         cases.append(E() / error / ICMPv6(type=4, code=code, ptr=40) / Q6() / UDP())
+    # A port unreachable quoting something other than TCP or UDP: tcpdump stops at the port.
+    cases.append(E() / error / ICMPv6(type=1, code=4) / Q6() / ICMPv6(type=128))
+    cases.append(E() / error / ICMPv6(type=1, code=4) / Q6() / IPv6ExtHdrHopByHop()
+                 / UDP(sport=1, dport=33434))
+    # MLD (RFC 2710, RFC 3810) and the ICMPv6 types tcpdump only names.
+    group = bytes.fromhex("ff020000000000000000000000000016")
+    cases += [nd("fe80::1", "ff02::1", type=130) / group,
+              nd("fe80::1", "ff02::1", type=130) / (group + b"\x02\x7d\x00\x01" + bytes(16)),
+              nd("fe80::1", "ff02::16", type=131) / group,
+              nd("fe80::1", "ff02::2", type=132) / group,
+              nd("fe80::1", "ff02::16", type=143),
+              *(nd("fe80::1", "fe80::2", type=kind) / bytes(8) for kind in (141, 144, 200))]
     return cases
 
 
@@ -192,6 +211,19 @@ def extension_cases() -> list[Packet]:
         E() / I6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / UDP(sport=1234, dport=5000),
         E() / I6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrHopByHop() / UDP(sport=1234, dport=5000),
         E() / I6() / IPv6ExtHdrDestOpt(),
+        # A walk through every extension header tcpdump decodes, a routing header with its
+        # reserved word set or of an unknown type, IPv6 in IPv6, a payload length of 0
+        # without a jumbo payload option (RFC 2675), a malformed router alert (RFC 2711).
+        E() / I6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt()
+        / IPv6ExtHdrRouting(addresses=["2001:db8::5", "2001:db8::6"]) / IPv6ExtHdrFragment(m=1)
+        / TCP(sport=1234, dport=9999, flags="S") / b"xyz",
+        E() / I6() / IPv6ExtHdrRouting(reserved=5, addresses=["2001:db8::5"])
+        / UDP(sport=1234, dport=5000),
+        E() / I6() / IPv6ExtHdrRouting(type=5, addresses=["2001:db8::5"]) / UDP(),
+        E() / I6() / IPv6ExtHdrHopByHop() / Q6() / UDP(sport=1234, dport=5000),
+        E() / I6(plen=0) / IPv6ExtHdrHopByHop() / UDP(sport=1234, dport=5000),
+        E() / I6() / IPv6ExtHdrHopByHop(options=[IPv6Option(5, b"\x00")])
+        / UDP(sport=1234, dport=5000),
     ]
 
 
@@ -421,16 +453,16 @@ def test_stp_bpdus_match_tcpdump_up_to_the_protocol(tmp_path: Path) -> None:
 
 
 def test_llc_and_snap_frames_cut_by_the_capture_match_tcpdump(tmp_path: Path) -> None:
-    """Every cut point in the link, LLC, SNAP and IPv4 headers ([|vlan], [|llc], [|snap],
-    [|ip]).  Cuts inside the UDP header are left out: how wirekit words a transport header
-    the capture cut short differs from tcpdump for Ethernet II frames too (docs/packet.md)."""
+    """Every cut point in the link, LLC, SNAP, IPv4 and UDP headers ([|vlan], [|llc],
+    [|snap], [|ip], [|udp]); test_every_cut_of_the_curated_frames_reads_as_tcpdump sweeps
+    every LLC frame."""
     require_tool("tcpdump")
     frames = [_padded(E() / LLC(dsap=0x12, ssap=0x34, ctrl=0x0200) / b"hello"),
               _padded(E() / LLC(dsap=0x12, ssap=0x34) / b"abcdefghij"),
               _padded(E() / LLC(ctrl=0xAF) / b"\x81\x01\x02"),
               bytes(E() / LLC() / SNAP() / _udp4()),
               bytes(E() / Dot1Q(vlan=5) / LLC() / SNAP() / _udp4())]
-    for snaplen in range(14, 42):
+    for snaplen in range(14, 58):
         assert_same_cut_lines(tmp_path, frames, snaplen)
 
 
@@ -559,10 +591,12 @@ def test_newer_tcp_options_cut_by_the_capture_match_tcpdump(tmp_path: Path) -> N
 def test_the_unit_tiers_expected_lines_are_tcpdumps(tmp_path: Path) -> None:
     """tests/unit/packet/test_packet_display.py keeps tcpdump's lines for some packets, so the
     unit tier runs without tcpdump; here they are checked against it."""
-    from tests.unit.packet.test_packet_display import CASES
+    from tests.unit.packet.test_packet_display import CASES, CUT_CASES
 
     frames = [bytes(packet) for packet, _ in CASES]
     assert tcpdump_lines(tmp_path, frames) == [line for _, line in CASES]
+    for packet, snaplen, line in CUT_CASES:
+        assert tcpdump_lines(tmp_path, [bytes(packet)], snaplen) == [line]
 
 
 def test_transport_headers_cut_by_the_capture_read_as_tcpdumps(tmp_path: Path) -> None:
@@ -578,30 +612,57 @@ def test_transport_headers_cut_by_the_capture_read_as_tcpdumps(tmp_path: Path) -
         assert_same_cut_lines(tmp_path, frames, snaplen)
 
 
+def comparable_frames() -> list[bytes]:
+    """curated() and llc_frames() without the frames tcpdump decodes further than wirekit
+    does: STP BPDUs and Cisco SNAP payloads (docs/packet.md)."""
+    return curated() + [frame for frame in llc_frames()
+                        if frame[14:16] != b"\x42\x42" and b"\x00\x00\x0c" not in frame[17:20]]
+
+
 def test_link_level_lines_match_tcpdump_e(tmp_path: Path) -> None:
     """summary(link_level=True) is tcpdump -e: MACs, EtherType or 802.3 length, VLAN tags and
-    the LLC header first, and the network line without its protocol word.  Frames with a BPDU
-    or a Cisco SNAP payload are left out: tcpdump decodes those and wirekit keeps them raw."""
-    frames = curated() + [frame for frame in llc_frames()
-                          if frame[14:16] != b"\x42\x42" and b"\x00\x00\x0c" not in frame[17:20]]
+    the LLC header first, and the network line without its protocol word (of tunnelled IP
+    headers too).  Cut frames: the next test."""
+    frames = comparable_frames()
     frames += [bytes(E() / Dot1Q(vlan=5, prio=3, dei=1) / I() / UDP(sport=7, dport=8)),
-               bytes(E() / Dot1Q(vlan=5) / Dot1Q(vlan=6) / I6() / TCP(sport=1, dport=2))]
+               bytes(E() / Dot1Q(vlan=5) / Dot1Q(vlan=6) / I6() / TCP(sport=1, dport=2)),
+               bytes(E() / I() / IPv6(src="::1", dst="::2") / UDP(sport=7, dport=8)),
+               bytes(E() / I6() / IPv4(src="10.0.0.7", dst="10.0.0.8") / TCP(sport=7, dport=8))]
     theirs = tcpdump_lines(tmp_path, frames, extra=("-e",))
     ours = [parse(frame).summary(link_level=True) for frame in frames]
     differences = [(mine, line) for mine, line in zip(ours, theirs, strict=True) if mine != line]
     assert differences == [], differences[:3]
-    for snaplen in (14, 17, 20, 30, 40, 60):
-        # Cut frames whose plain line already differs from tcpdump's (cut points the plain
-        # summary does not word as tcpdump yet, listed in docs/packet.md) are left out: this
-        # checks what -e adds.
-        plain = tcpdump_lines(tmp_path, frames, snaplen)
-        cut = tcpdump_lines(tmp_path, frames, snaplen, extra=("-e",))
-        kept = [index for index, frame in enumerate(frames)
-                if parse(frame[:snaplen], wire_len=len(frame)).summary() == plain[index]]
-        assert len(kept) > len(frames) * 0.8
-        mine = {index: parse(frames[index][:snaplen], wire_len=len(frames[index]))
-                .summary(link_level=True) for index in kept}
-        assert [(mine[i], cut[i]) for i in kept if mine[i] != cut[i]] == [], snaplen
+
+
+#: Cut points where the tcpdump -e lines are compared too: inside the Ethernet, LLC and SNAP
+#: headers, the IPv4 header and its options, the IPv6 header, its extension headers and the
+#: transport headers after them.
+LINK_LEVEL_SNAPLENS = (14, 15, 17, 20, 22, 30, 34, 38, 40, 46, 54, 56, 58, 62, 70, 78, 94)
+
+
+def test_every_cut_of_the_curated_frames_reads_as_tcpdump(tmp_path: Path) -> None:
+    """The curated and LLC frames as a capture with each snapshot length from 14 (the
+    Ethernet header) to 120 bytes keeps them, and whole: every line is tcpdump's, with the
+    wording of its printers for what the capture cut short (version first, "IP5 (invalid)";
+    "[remaining caplen(N) < header length(M)]" for cut IPv4 options; "HBH  [|udp]",
+    "[|hbhopt]", "[|frag6]", "RT6 (len=2 [|rt6]" for IPv6 extension headers; ICMPv6 cut before
+    the addresses it prints), and no "None".  tcpdump -e's lines at LINK_LEVEL_SNAPLENS."""
+    require_tool("tcpdump")
+    frames = comparable_frames()
+    differences: list[tuple[int, str, str]] = []
+    for snaplen in [*range(14, 121), 262144]:
+        ours = [parse(frame[:snaplen], wire_len=len(frame)).summary() for frame in frames]
+        assert not [line for line in ours if "None" in line], snaplen
+        theirs = tcpdump_lines(tmp_path, frames, snaplen)
+        differences += [(snaplen, mine, line)
+                        for mine, line in zip(ours, theirs, strict=True) if mine != line]
+    for snaplen in LINK_LEVEL_SNAPLENS:
+        ours = [parse(frame[:snaplen], wire_len=len(frame)).summary(link_level=True)
+                for frame in frames]
+        theirs = tcpdump_lines(tmp_path, frames, snaplen, extra=("-e",))
+        differences += [(snaplen, mine, line)
+                        for mine, line in zip(ours, theirs, strict=True) if mine != line]
+    assert differences == [], f"{len(differences)} differences: {differences[:3]}"
 
 
 def test_cooked_and_loopback_link_level_lines_match_tcpdump_e(tmp_path: Path) -> None:

@@ -22,9 +22,11 @@ from wirekit.packet import (
     Ether,
     ICMPv6,
     IPv4,
+    IPv4Option,
     IPv6,
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
+    IPv6ExtHdrRouting,
     NDOption,
     Packet,
     parse,
@@ -150,6 +152,55 @@ def test_summary_of_a_snaplen_cut_packet() -> None:
     wire = bytes(_e() / _ip() / TCP(sport=1234, dport=9999))
     assert parse(wire[:40]).summary() == \
         "IP truncated-ip - 14 bytes missing! 10.0.0.1.1234 > 10.0.0.2.9999:  [|tcp]"
+
+
+def _q6() -> IPv6:
+    return IPv6(src="2001:db8::1", dst="2001:db8::3")
+
+
+#: Packets cut by a capture's snapshot length, and tcpdump's line (version first, then the
+#: fixed header; cut IPv4 options; IPv6 extension headers and what follows them; ICMPv6
+#: messages cut before the fields tcpdump prints).
+CUT_CASES: list[tuple[Packet, int, str]] = [
+    (_e() / IPv4(src="10.0.0.1", dst="10.0.0.2", version=5) / TCP(), 15, "IP5 (invalid)"),
+    (_e() / _ip() / TCP(), 30, "IP  [|ip]"),
+    (_e() / IPv4(src="10.0.0.1", dst="10.0.0.2", options=[IPv4Option(7, b"\x04" + bytes(4))])
+     / TCP(sport=1234, dport=9999), 40,
+     "IP  [remaining caplen(26) < header length(28)] [|ip]"),
+    (_e() / _ip6() / IPv6ExtHdrHopByHop() / UDP(sport=1234, dport=5000), 58,
+     "IP6 2001:db8::1 > 2001:db8::2:  [|hbhopt]"),
+    (_e() / _ip6() / IPv6ExtHdrHopByHop() / UDP(sport=1234, dport=5000), 63,
+     "IP6 2001:db8::1 > 2001:db8::2: HBH  [|udp]"),
+    (_e() / _ip6() / IPv6ExtHdrFragment(offset=3, nh=17) / (b"x" * 16), 58,
+     "IP6 2001:db8::1 > 2001:db8::2: frag (24|16)"),
+    (_e() / _ip6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrFragment(offset=3, nh=17) / (b"x" * 16),
+     64, "IP6 2001:db8::1 > 2001:db8::2: HBH  [|frag6]"),
+    (_e() / _ip6() / IPv6ExtHdrRouting(addresses=["2001:db8::5"]) / TCP(sport=1234, dport=9999),
+     59, "IP6 2001:db8::1 > 2001:db8::2: RT6 (len=2, type=0 [Deprecated], segleft=1 [|rt6]"),
+    (_e() / _ip6() / IPv6ExtHdrRouting(addresses=["2001:db8::5"]) / TCP(sport=1234, dport=9999),
+     80, "IP6 2001:db8::1 > 2001:db8::2: RT6 (len=2, type=0 [Deprecated], segleft=1, "
+     "[0]2001:db8::5) 2001:db8::1 > 2001:db8::2: [|tcp]"),
+    (_e() / _ip6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrHopByHop() / UDP(sport=1234, dport=5000),
+     62, "IP6 2001:db8::1 > 2001:db8::2: HBH [The Hop-by-Hop Options header was already "
+     "found] (invalid)"),
+    (_e() / IPv6(src="fe80::1", dst="fe80::2")
+     / ICMPv6(type=137, tgt="fe80::9", dst="2001:db8::7"), 70,
+     "IP6 fe80::1 > fe80::2: ICMP6, redirect [|icmp6]"),
+    (_e() / IPv6(src="fe80::1", dst="ff02::1:ff00:2") / ICMPv6(type=135, tgt="fe80::2"), 60,
+     "IP6 fe80::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation [|icmp6]"),
+    (_e() / _ip6() / ICMPv6(type=1, code=4) / _q6() / UDP(sport=1, dport=33434), 103,
+     "IP6 2001:db8::1 > 2001:db8::2: ICMP6, destination unreachable, unreachable port "
+     "[|icmp6]"),
+    (_e() / _ip6() / ICMPv6(type=2, mtu=1400) / _q6(), 57,
+     "IP6 2001:db8::1 > 2001:db8::2: ICMP6, packet too big [|icmp6]"),
+]
+
+
+@pytest.mark.parametrize(("packet", "snaplen", "line"), CUT_CASES,
+                         ids=[f"{snaplen}-{line[:40]}" for _, snaplen, line in CUT_CASES])
+def test_summary_of_packets_cut_by_the_capture(packet: Packet, snaplen: int, line: str) -> None:
+    wire = bytes(packet)
+    assert parse(wire[:snaplen], wire_len=len(wire)).summary() == line
 
 
 def test_summary_of_arp_cut_by_the_capture() -> None:
