@@ -683,3 +683,19 @@ def test_cooked_and_loopback_link_level_lines_match_tcpdump_e(tmp_path: Path) ->
                               capture_output=True, text=True, check=True, timeout=60)
         theirs = [line.rstrip().removesuffix(":") for line in done.stdout.splitlines()]
         assert [parse(frame, link).summary(link_level=True) for frame in frames] == theirs
+
+
+def test_fragments_read_as_tcpdump(tmp_path: Path) -> None:
+    """A first fragment's transport line gives the datagram's length, not a 'bad length'
+    against the fragment (what `wirekit send --frag-size` and fragment_ipv4/6 produce)."""
+    from wirekit.packet.fragment import fragment_ipv4, fragment_ipv6
+
+    udp4 = IPv4(src="10.0.0.1", dst="10.0.0.2", id=7) / UDP(sport=50000, dport=50001)
+    tcp4 = IPv4(src="10.0.0.1", dst="10.0.0.2", id=8) / TCP(sport=50000, dport=50001,
+                                                               flags="PA")
+    udp6 = IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP(sport=50000, dport=50001)
+    frames = [bytes(E() / part) for part in fragment_ipv4(udp4 / bytes(2992), 1000)]
+    frames += [bytes(E() / part) for part in fragment_ipv4(tcp4 / bytes(2980), 1000)]
+    frames += [bytes(E() / part) for part in fragment_ipv6(udp6 / bytes(2992), 1000)]
+    assert len(frames) == 12
+    assert_same_lines(tmp_path, frames)
