@@ -110,7 +110,8 @@ def parse_ttl(text: str) -> TtlEdit:
     stripped = text.strip()
     mode = {"+": "add", "-": "sub"}.get(stripped[:1], "set")
     digits = stripped[1:] if mode != "set" else stripped
-    if not digits.isdigit() or not (1 if mode == "set" else 0) <= int(digits) <= 255:
+    if not (digits.isascii() and digits.isdigit()) \
+            or not (1 if mode == "set" else 0) <= int(digits) <= 255:
         raise UsageError(f"invalid --ttl {text!r}: N (1-255), +N or -N")
     return TtlEdit(mode, int(digits))
 

@@ -7,6 +7,7 @@ which is how wirekit adds its own (``wirekit_rtt``) without breaking a real iper
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -31,6 +32,10 @@ MIN_MSS = 88
 KERNEL_MAX_MSS = 32767
 #: The IP TOS byte (-S) and the DSCP field (--dscp, the TOS byte's upper six bits).
 MAX_TOS = 255
+#: The largest -n, -k, -b and --fq-rate: iperf3's int64 fields (2**63 - 1).
+MAX_COUNT = 2**63 - 1
+#: The largest -w/--window: iperf3's MAX_TCP_BUFFER (512 MiB).
+MAX_TCP_BUFFER = 512 * 1024 * 1024
 MAX_DSCP = 63
 #: iperf3's --dscp names (src/dscp.c, taken from OpenSSH): the TOS byte each one sets.  The
 #: DSCP codepoints are RFC 2474's (AF RFC 2597, EF RFC 3246) shifted into the TOS byte; the
@@ -129,7 +134,8 @@ def parse_mss(text: str) -> int:
 def parse_port(text: str, option: str) -> int:
     """A decimal port number 1-65535 (iperf3: "port number must be between 1 and 65535
     inclusive")."""
-    value = int(text) if text.strip().isdigit() else None
+    digits = text.strip()
+    value = int(digits) if digits.isascii() and digits.isdigit() else None
     if value is None or not 1 <= value <= 65535:
         raise UsageError(f"{option}: port number must be between 1 and 65535 inclusive, "
                          f"got {text!r}")
@@ -186,11 +192,19 @@ class TestParams:
             found.append(f"UDP length must be {MIN_UDP_BLOCK}..{MAX_UDP_BLOCK}")
         if not self.udp and not 1 <= self.length <= MAX_TCP_BLOCK:
             found.append(f"TCP length must be 1..{MAX_TCP_BLOCK}")
+        if not (math.isfinite(self.duration) and math.isfinite(self.omit)):
+            found.append("time and omit must be finite numbers")
         if min(self.duration, self.omit, self.bytes, self.blocks, self.bandwidth,
                self.fqrate) < 0:
             found.append("time, omit, bytes, blocks, bandwidth and fq-rate cannot be negative")
         if self.bytes and self.blocks:
             found.append("only one test end condition (-t, -n, -k) may be specified")
+        # iperf3 keeps these in int64 (and SO_MAX_PACING_RATE takes 64 bits): a larger value
+        # would break the peer's JSON parser or our setsockopt, not make a longer test.
+        if max(self.bytes, self.blocks, self.bandwidth, self.fqrate) > MAX_COUNT:
+            found.append(f"bytes, blocks, bandwidth and fq-rate must be at most {MAX_COUNT}")
+        if self.window > MAX_TCP_BUFFER:  # iperf3's IEBUFSIZE; SO_SNDBUF takes a C int
+            found.append(f"socket buffer size too large (maximum = {MAX_TCP_BUFFER} bytes)")
         # The client holds -M to iperf3's 9216; a server refuses only what it cannot set.
         if self.mss and not MIN_MSS <= self.mss <= KERNEL_MAX_MSS:
             found.append(f"MSS {self.mss} outside {MIN_MSS}-{KERNEL_MAX_MSS}")

@@ -33,7 +33,8 @@ def parse_file_size(text: str) -> int:
     stripped = text.strip()
     unit = stripped[-1:].lower() if stripped[-1:].isalpha() else ""
     digits = stripped[:-1] if unit else stripped
-    if unit not in _SIZE_UNITS or not digits.isdigit() or int(digits) < 1:
+    if unit not in _SIZE_UNITS or not (digits.isascii() and digits.isdigit()) \
+            or int(digits) < 1:
         raise UsageError(f"invalid file size {text!r}: a whole number of millions of bytes, "
                          "or a number with k, m or g (binary units)")
     return int(digits) * _SIZE_UNITS[unit]

@@ -30,7 +30,7 @@ from wirekit.bench.params import (
 )
 from wirekit.bench.report import document_extras, interval_json
 from wirekit.bench.run import IntervalReport, TestRun
-from wirekit.cli.common import print_json, print_json_line, stdout_console
+from wirekit.cli.common import FiniteFloatRange, print_json, print_json_line, stdout_console
 from wirekit.errors import BenchError, UsageError, WirekitError
 
 
@@ -161,10 +161,10 @@ def bench() -> None:
 @click.option("-1", "--one-off", is_flag=True, help="Serve one test, then exit.")
 @click.option("--max-clients", type=click.IntRange(1, 1024), default=16, show_default=True,
               help="Tests run at once; one more gets ACCESS_DENIED (iperf3's 'busy').")
-@click.option("--idle-timeout", type=click.FloatRange(1, 3600), default=10.0,
+@click.option("--idle-timeout", type=FiniteFloatRange(1, 3600), default=10.0,
               show_default=True,
               help="Seconds past the expected end (or without data) before a test is dropped.")
-@click.option("-i", "--interval", type=click.FloatRange(0, 60), default=1.0, show_default=True,
+@click.option("-i", "--interval", type=FiniteFloatRange(0, 60), default=1.0, show_default=True,
               help="Seconds between interval reports (0: none).")
 @click.option("-J", "--json", "as_json", is_flag=True, help="One iperf3 JSON document per test.")
 @click.option("--json-stream", is_flag=True, help="One JSON line per interval, live.")
@@ -214,7 +214,7 @@ def server(  # noqa: PLR0917 - click passes every option
 @bench.command()
 @click.argument("host")
 @click.option("-p", "--port", type=click.IntRange(1, 65535), default=5201, show_default=True)
-@click.option("-t", "--time", "duration", type=click.FloatRange(0, 86400), default=None,
+@click.option("-t", "--time", "duration", type=FiniteFloatRange(0, 86400), default=None,
               help="Seconds to transmit (default 10; 0: until Ctrl-C, as iperf3).")
 @click.option("-n", "--bytes", "byte_count", default=None,
               help="Bytes to transmit instead of a time (K/M/G suffixes, 1024-based).")
@@ -250,9 +250,9 @@ def server(  # noqa: PLR0917 - click passes every option
                    "are the same.")
 @click.option("--dscp", default=None, metavar="N|NAME",
               help="DSCP 0-63 or a name (EF, AF11-AF43, CS0-CS7): TOS = DSCP * 4, ECN bits 0.")
-@click.option("-O", "--omit", type=click.FloatRange(0, 600), default=0.0,
+@click.option("-O", "--omit", type=FiniteFloatRange(0, 600), default=0.0,
               help="Seconds to omit at the start (slow start).")
-@click.option("-i", "--interval", type=click.FloatRange(0, 60), default=1.0, show_default=True,
+@click.option("-i", "--interval", type=FiniteFloatRange(0, 60), default=1.0, show_default=True,
               help="Seconds between interval reports (0: none).")
 @click.option("-T", "--title", default="", metavar="STR",
               help="Prefix every output line with 'STR:  '; -J: a top-level \"title\".")
@@ -269,7 +269,7 @@ def server(  # noqa: PLR0917 - click passes every option
               help="Show the server's own report too (its text, or its JSON if it runs -J).")
 @click.option("-Z", "--zerocopy", is_flag=True,
               help="Send with sendfile() from a memfd (slower than send() on loopback).")
-@click.option("--connect-timeout", type=click.FloatRange(0.1, 600), default=10.0,
+@click.option("--connect-timeout", type=FiniteFloatRange(0.1, 600), default=10.0,
               show_default=True, help="Seconds to wait for the control connection.")
 def client(  # noqa: PLR0917 - click passes every option
         host: str, port: int, duration: float | None, byte_count: str | None,

@@ -237,13 +237,21 @@ def release_command(*, pagesize: str | None, nodes: tuple[str, ...], dry_run: bo
     _finish(report, as_json)
 
 
+def _not_empty(directory: str) -> None:
+    """An empty DIRECTORY is an unset shell variable, not the current directory (which
+    click's Path would make of it)."""
+    if not directory:
+        raise UsageError("DIRECTORY is empty; give a path (or none, for "
+                         f"{hugepages.DEFAULT_MOUNT})")
+
+
 @bypass.command("mount")
-@click.argument("directory", required=False, type=click.Path(readable=False, path_type=Path),
-                default=hugepages.DEFAULT_MOUNT)
+@click.argument("directory", required=False, type=click.Path(readable=False),
+                default=str(hugepages.DEFAULT_MOUNT))
 @_pagesize_option("Page size of the mount's pool: 2M, 1G... (default: the kernel's "
                   "default).")
 @_change_options
-def mount_command(*, directory: Path, pagesize: str | None, dry_run: bool, root: Path | None,
+def mount_command(*, directory: str, pagesize: str | None, dry_run: bool, root: Path | None,
                   state_dir: Path | None, as_json: bool) -> None:
     """Mount hugetlbfs at DIRECTORY (default /dev/hugepages), creating it if needed.
 
@@ -251,27 +259,30 @@ def mount_command(*, directory: Path, pagesize: str | None, dry_run: bool, root:
     without CAP_SYS_ADMIN, and 10 inside `ip netns exec` (its private mount namespace would
     take the mount away when wirekit exits).
     """
+    _not_empty(directory)
     host = _host(root, state_dir)
     size = hugepages.choose_size(host, pagesize)
-    _finish(hugepages.mount(host, directory, size, dry_run=dry_run), as_json)
+    _finish(hugepages.mount(host, Path(directory), size, dry_run=dry_run), as_json)
 
 
 @bypass.command("unmount")
 @click.argument("directories", nargs=-1, metavar="[DIRECTORY]...",
-                type=click.Path(readable=False, path_type=Path))
+                type=click.Path(readable=False))
 @click.option("--all", "every", is_flag=True, help="Every hugetlbfs mount.")
 @_change_options
-def unmount_command(*, directories: tuple[Path, ...], every: bool, dry_run: bool,
+def unmount_command(*, directories: tuple[str, ...], every: bool, dry_run: bool,
                     root: Path | None, state_dir: Path | None, as_json: bool) -> None:
     """Unmount hugetlbfs at DIRECTORY (default /dev/hugepages), or every hugetlbfs with --all.
 
     Anything but hugetlbfs is left alone (exit code 2); a mount still in use is reported
     with EBUSY (exit code 10).
     """
+    for directory in directories:
+        _not_empty(directory)
     host = _host(root, state_dir)
     if every and directories:
         raise UsageError("give directories or --all, not both")
-    targets: list[Path | str] = list(directories) or [hugepages.DEFAULT_MOUNT]
+    targets: list[Path | str] = [Path(d) for d in directories] or [hugepages.DEFAULT_MOUNT]
     if every:
         targets = list(hugepages.hugetlbfs_points(host))
     _finish(hugepages.unmount(host, targets, dry_run=dry_run), as_json)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import math
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,6 +35,33 @@ class IPAddressType(click.types.StringParamType):
 
 
 IP_ADDRESS = IPAddressType()
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange without NaN and infinities.
+
+    click's range check compares, and every comparison with NaN is false: ``-t nan`` would pass
+    ``FloatRange(0, 86400)`` and reach a timer or ``int()``.  No option of wirekit means NaN or
+    infinity, so both are refused while parsing, naming the option.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def discard_partial(path: str | os.PathLike[str]) -> None:
+    """Remove the output file a failed command left half-written (regular files only: never
+    ``-``, /dev/null or a FIFO).  A symbolic link is followed, as the writer followed it."""
+    if os.fspath(path) == "-":
+        return
+    real = Path(os.path.realpath(path))
+    with contextlib.suppress(OSError):  # the error being reported matters more
+        if real.is_file():
+            real.unlink()
 
 
 def stdout_console() -> Console:

@@ -37,6 +37,8 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 #: Shorter intervals mostly measure the netlink dump itself, and many drivers refresh their
 #: hardware counters only every second or two anyway.
 MIN_INTERVAL = 0.05
+#: One sample a day at the least (larger ones overflow the clock arithmetic; inf and NaN too).
+MAX_INTERVAL = 86400.0
 #: Width for tables when stdout is not a terminal (rich would assume 80 and squeeze them).
 PIPE_WIDTH = 132
 
@@ -169,8 +171,9 @@ def _choose_output(as_json: bool, json_stream: bool, quiet: bool) -> _Output:
 
 
 def _validate(interval: float, plot: Path | None) -> None:
-    if interval < MIN_INTERVAL:
-        raise UsageError(f"interval must be at least {MIN_INTERVAL} s, got {interval}")
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:  # NaN fails both comparisons
+        raise UsageError(f"interval must be between {MIN_INTERVAL} and {MAX_INTERVAL} s, "
+                         f"got {interval}")
     if plot is not None:
         require_matplotlib()
         check_plot_path(plot)
@@ -239,10 +242,9 @@ def monitor(*, interfaces: tuple[str, ...], interval: float, duration_text: str 
         summary = session.summary()
     finally:
         token.close()
+    output.summary(summary)  # first: a plot that fails at the end must not lose the summary
     if plot is not None:
         write_plot(history, plot, title=f"wirekit monitor: {', '.join(session.tracked)}")
-    output.summary(summary)
-    if plot is not None:
         click.echo(f"plot written to {plot}", err=True)
 
 

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from wirekit.capture.engine import StopFlag, stop_on_signals
-from wirekit.cli.common import print_json
+from wirekit.cli.common import FiniteFloatRange, print_json
 from wirekit.cli.tables import print_table
 from wirekit.link.caps import require_capability
 from wirekit.link.neighbour import loopback_caveat
@@ -38,11 +38,11 @@ Probe only hosts you are allowed to probe.
 @click.argument("host")
 @click.argument("ports")
 @click.option("--iface", help="Send through this interface (default: the route's).")
-@click.option("--timeout", type=click.FloatRange(MIN_TIMEOUT, MAX_TIMEOUT), default=1.0,
+@click.option("--timeout", type=FiniteFloatRange(MIN_TIMEOUT, MAX_TIMEOUT), default=1.0,
               show_default=True, help="Seconds to wait for an answer before sending again.")
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
               help="How often an unanswered SYN is sent again before 'filtered'.")
-@click.option("--rate", type=click.FloatRange(0, MAX_RATE), default=0.0,
+@click.option("--rate", type=FiniteFloatRange(0, MAX_RATE), default=0.0,
               help=f"At most this many SYNs per second: 0 for no limit, otherwise at least "
                    f"{MIN_RATE:g}.")
 @click.option("-4", "force4", is_flag=True, help="Use IPv4.")

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from wirekit.cli.common import print_json, stdout_console
+from wirekit.cli.common import FiniteFloatRange, print_json, stdout_console
 from wirekit.errors import UsageError
 
 PROTO_EPILOG = "The wire format and every error code: docs/protocol.md."
@@ -49,7 +49,7 @@ def _setup_logging(level: str) -> None:
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--max-connections", type=click.IntRange(1), default=10_000, show_default=True,
               help="Connections over this get ERROR \"server full\" and are closed.")
-@click.option("--idle-timeout", type=click.FloatRange(min=0.1), default=60.0,
+@click.option("--idle-timeout", type=FiniteFloatRange(min=0.1), default=60.0,
               show_default=True, help="Close connections without a complete frame this long.")
 @click.option("--max-payload", type=click.IntRange(1, 16 * 1024 * 1024), default=1024,
               show_default=True, help="Largest payload accepted (v2 negotiates up to this).")
@@ -67,9 +67,9 @@ def _setup_logging(level: str) -> None:
               help="Serve Prometheus metrics on this port (0: any free port).")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True,
               help="Address of the metrics endpoint.")
-@click.option("--grace", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--grace", type=FiniteFloatRange(min=0), default=5.0, show_default=True,
               help="Seconds clients get to finish after the shutdown GOODBYE.")
-@click.option("--session-ttl", type=click.FloatRange(min=0), default=300.0, show_default=True,
+@click.option("--session-ttl", type=FiniteFloatRange(min=0), default=300.0, show_default=True,
               help="Seconds a version-2 session can be resumed after its connection ends.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True, help="Logging level (stderr).")
@@ -165,9 +165,9 @@ def _print_totals(totals: dict[str, object], as_json: bool) -> None:
 @click.option("--window", type=click.IntRange(1), default=1, show_default=True,
               help="Messages in flight before waiting for ACKs.")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Send each line of stdin as a DATA.")
-@click.option("--interval", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--interval", type=FiniteFloatRange(min=0), default=0.0, show_default=True,
               help="Seconds between messages.")
-@click.option("--heartbeat", type=click.FloatRange(min=0.05),
+@click.option("--heartbeat", type=FiniteFloatRange(min=0.05),
               help="Send HEARTBEAT after this many idle seconds; 3 missed = dead.")
 @click.option("--tls", is_flag=True, help="Connect with TLS.")
 @click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from wirekit.capture.engine import StopFlag, stop_on_signals
-from wirekit.cli.common import print_json
+from wirekit.cli.common import FiniteFloatRange, print_json
 from wirekit.cli.rewrite import rewrite_from, rewrite_options
 from wirekit.errors import UsageError
 from wirekit.link.caps import require_capability
@@ -55,7 +55,7 @@ Examples:
               help="Pause between two passes of --loop, in milliseconds.")
 @click.option("-L", "--limit", type=click.IntRange(min=1),
               help="Stop after sending this many frames (all passes together).")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True, max=10 ** 7),
+@click.option("--duration", type=FiniteFloatRange(min=0, min_open=True, max=10 ** 7),
               help="Stop after this many seconds.")
 @click.option("-Z", "--drop-privileges", "user", metavar="USER",
               help="Switch to USER once the socket is open.")
@@ -77,6 +77,8 @@ def replay(*, file: Path, iface: str, topspeed: bool, pps: float | None, mbps: f
                     loop_delay=loop_delay_ms / 1000)
     require_capability("CAP_NET_RAW", f"replaying onto {iface}")
     capture = load_capture(file, edit)
+    if capture.frames.count == 0:  # before the "replaying 0 frames" line, not after it
+        raise UsageError(f"{file} holds no frames to replay")
     stop = StopFlag()
     with FrameSender(iface, action=f"replay onto {iface}") as sender:
         if user is not None:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from wirekit.cli.common import discard_partial
 from wirekit.errors import UsageError
 from wirekit.rewrite import Rewrite
 
@@ -83,19 +84,25 @@ def rewrite(source: Path, target: Path, **options: Any) -> None:
             raise UsageError(f"{source} holds no interface to copy")
         header = reader.header
         interfaces = reader.interfaces
-        with Writer(str(target), link, nanosecond=bool(header and header.nanosecond),
-                    snaplen=reader.snaplen or 262144,
-                    interface_name=interfaces[0].name if interfaces else None) as writer:
-            frames = edited = 0
-            for record in reader:
-                frames += 1
-                if edit.active:
-                    before = record.packet
-                    after = edit.apply(before)
-                    if after is not before:
-                        record.packet = after
-                    edited += after.edited
-                writer.write_packet(record)
+        writer = Writer(str(target), link, nanosecond=bool(header and header.nanosecond),
+                        snaplen=reader.snaplen or 262144,
+                        interface_name=interfaces[0].name if interfaces else None)
+        frames = edited = 0
+        try:
+            with writer:
+                for record in reader:
+                    frames += 1
+                    if edit.active:
+                        before = record.packet
+                        after = edit.apply(before)
+                        if after is not before:
+                            record.packet = after
+                        edited += after.edited
+                    writer.write_packet(record)
+        except BaseException:
+            # A damaged record, a full disk or Ctrl-C: no half-copied OUT is left behind.
+            discard_partial(target)
+            raise
         if reader.truncation is not None:
             click.echo(f"warning: {reader.truncation}", err=True)
     click.echo(f"{frames} frames written to {target}, {edited} edited", err=True)

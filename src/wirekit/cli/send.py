@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from wirekit.capture.engine import StopFlag, stop_on_signals
-from wirekit.cli.common import IP_ADDRESS, print_json
+from wirekit.cli.common import IP_ADDRESS, discard_partial, print_json
 from wirekit.errors import EXIT_INTERRUPTED, InterfaceError, UsageError
 from wirekit.link.caps import require_capability
 from wirekit.link.craft import (
@@ -77,6 +77,9 @@ class _Integer(click.types.IntParamType):
 
 
 PORT = click.IntRange(0, 65535)
+#: The longest gap --interval (or --rate) may ask for: 10**7 s, about 116 days, the bound of
+#: replay --duration and capture -G as well; -w stamps datagram k at k * interval.
+MAX_INTERVAL = 10 ** 7
 U32 = click.IntRange(0, 2**32 - 1)
 #: The frames of datagram ``n`` of ``--count`` (one frame, or its fragments).
 Maker = Callable[[int], list[bytes]]
@@ -185,6 +188,10 @@ def _output(options: dict[str, Any]) -> _Output:
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UsageError(f"{name} must be a number greater than 0, not {value:g}")
     gap = interval if interval is not None else (1.0 / rate if rate is not None else 0.0)
+    if gap > MAX_INTERVAL:
+        given = f"--interval {interval:g}" if interval is not None else f"--rate {rate:g}"
+        raise UsageError(f"{given}: at most {MAX_INTERVAL} s between datagrams "
+                         f"(--rate at least {1 / MAX_INTERVAL:g})")
     output = _Output(options.pop("count"), gap, options.pop("write_file"),
                      options.pop("verbose"), options.pop("as_json"))
     if output.to_stdout and output.as_json:
@@ -348,16 +355,22 @@ def _write(iface: str, output: _Output, units: Iterator[list[bytes]],
     assert output.write is not None
     done = frames = size = 0
     start, step = time.time_ns(), round(output.interval * 1e9)
-    with Writer(str(output.write), LinkType.ETHERNET, interface_name=iface,
-                nanosecond=step % 1000 != 0) as writer:
-        for index, unit in enumerate(units):
-            if stop:
-                break
-            for frame in unit:
-                writer.write(frame, start + index * step)
-                size += len(frame)
-            frames += len(unit)
-            done += 1
+    writer = Writer(str(output.write), LinkType.ETHERNET, interface_name=iface,
+                    nanosecond=step % 1000 != 0)
+    try:
+        with writer:
+            for index, unit in enumerate(units):
+                if stop:  # a signal: the frames so far stay, in a valid file
+                    break
+                for frame in unit:
+                    writer.write(frame, start + index * step)
+                    size += len(frame)
+                frames += len(unit)
+                done += 1
+    except Exception:
+        # An error (a timestamp past 2106, a full disk): no file of some of the datagrams.
+        discard_partial(output.write)
+        raise
     return _Tally(done, frames, size)
 
 

@@ -200,8 +200,9 @@ def _compile_on(pcap: _LibPcap, handle: int, expression: str, *, link: LinkType 
                 snaplen: int,
                 optimize: bool, netmask: int) -> FilterProgram:
     program = _BpfProgram()
-    status = pcap.lib.pcap_compile(handle, ctypes.byref(program), expression.encode(),
-                                   int(optimize), netmask)
+    # surrogateescape: command-line bytes that are not UTF-8 reach libpcap as they came
+    text = expression.encode("utf-8", "surrogateescape")
+    status = pcap.lib.pcap_compile(handle, ctypes.byref(program), text, int(optimize), netmask)
     if status != 0:
         message = pcap.lib.pcap_geterr(handle).decode(errors="replace")
         raise FilterError(f"invalid filter {expression!r}: {message}")

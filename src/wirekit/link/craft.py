@@ -49,10 +49,10 @@ class VlanTag:
     @classmethod
     def parse(cls, text: str) -> VlanTag:
         vid_text, _, prio_text = text.strip().partition(":")
-        if not vid_text.isdigit() or int(vid_text) > MAX_VLAN_ID:
+        if not _decimal(vid_text) or int(vid_text) > MAX_VLAN_ID:
             raise UsageError(f"--vlan {text!r}: the VLAN ID must be 0-{MAX_VLAN_ID} "
                              "(4095 is reserved); write ID or ID:PRIO")
-        if prio_text and (not prio_text.isdigit() or int(prio_text) > 7):
+        if prio_text and (not _decimal(prio_text) or int(prio_text) > 7):
             raise UsageError(f"--vlan {text!r}: the priority must be 0-7")
         return cls(int(vid_text), int(prio_text or 0))
 
@@ -222,6 +222,11 @@ class IPFields:
             raise UsageError("--df forbids fragmentation: give --df or --frag-size, not both")
 
 
+def _decimal(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_hex(text: str, option: str) -> bytes:
     """Hex bytes: spaces, colons and a leading 0x allowed."""
     cleaned = text.strip().lower().removeprefix("0x")
@@ -306,7 +311,7 @@ def parse_timestamp(text: str) -> tuple[int, int]:
     """``--timestamp TSVAL[:TSECR]`` (RFC 7323; TSECR defaults to 0)."""
     value_text, _, echo_text = text.strip().partition(":")
     parts = [value_text, echo_text or "0"]
-    if not all(p.isdigit() and int(p) <= 0xFFFFFFFF for p in parts):
+    if not all(_decimal(p) and int(p) <= 0xFFFFFFFF for p in parts):
         raise UsageError(f"--timestamp {text!r}: write TSVAL or TSVAL:TSECR, each 0-4294967295")
     return int(parts[0]), int(parts[1])
 
@@ -361,20 +366,35 @@ def payload_from(*, text: str | None = None, hex_text: str | None = None,
     if hex_text is not None:
         return parse_hex(hex_text, "--payload-hex")
     if file is not None:
-        try:
-            return file.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--payload-file {file}: {exc.strerror}") from None
+        return _payload_file(file)
     if size is not None:
         if size < 0:
             raise UsageError(f"--payload-size {size} is negative")
+        if size > MAX_DATAGRAM:
+            raise UsageError(f"--payload-size {size}: an IP datagram holds at most "
+                             f"{MAX_DATAGRAM} bytes")
         if pattern is None:
             return bytes(size)
         unit = parse_hex(pattern, "--payload-pattern")
         if not unit:
             raise UsageError("--payload-pattern is empty")
         return (unit * (size // len(unit) + 1))[:size]
-    return (text or "").encode()
+    # surrogateescape: bytes of the command line that are not UTF-8 go out as they came in
+    return (text or "").encode("utf-8", "surrogateescape")
+
+
+def _payload_file(file: Path) -> bytes:
+    """The bytes of ``--payload-file``; read no further than a datagram can hold, so that
+    /dev/zero or a huge file is one line, not a hang or a MemoryError."""
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_DATAGRAM + 1)
+    except OSError as exc:
+        raise UsageError(f"--payload-file {file}: {exc.strerror}") from None
+    if len(data) > MAX_DATAGRAM:
+        raise UsageError(f"--payload-file {file}: larger than the {MAX_DATAGRAM} bytes an IP "
+                         "datagram holds")
+    return data
 
 
 # -- frames ------------------------------------------------------------------------------------

@@ -225,10 +225,20 @@ def unknown_interface(name: str, known: Iterable[str] | None = None) -> Interfac
     return InterfaceError(f"no such interface: {name} (interfaces here: {names})")
 
 
+def _utf8(name: str) -> bool:
+    """Whether netlink can be asked about ``name``: bytes of the command line that are not
+    UTF-8 arrive as surrogates, which pyroute2 cannot encode (no interface has such a name)."""
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def get_interface(name: str, *, with_ethtool: bool = True) -> Interface:
     """One interface in full; :class:`InterfaceError` listing the others when it is missing."""
     with _iproute() as ipr:
-        links = ipr.link_lookup(ifname=name) if name else []
+        links = ipr.link_lookup(ifname=name) if name and _utf8(name) else []
         if not links:
             raise unknown_interface(name)
         link = ipr.get_links(links[0])[0]

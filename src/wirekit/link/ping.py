@@ -338,6 +338,8 @@ def resolve_host(host: str, family: int = socket.AF_UNSPEC) -> tuple[int, str]:
         found = socket.getaddrinfo(host, None, family, socket.SOCK_RAW)
     except socket.gaierror as exc:
         raise NetworkError(f"{host}: {exc.strerror}") from exc
+    except UnicodeError as exc:  # the IDNA codec: a label over 63 characters, bad bytes
+        raise NetworkError(f"{host}: Name or service not known ({exc})") from exc
     family_found, _, _, _, address = found[0]
     return int(family_found), str(address[0])
 
@@ -424,7 +426,8 @@ class Pinger:
 
     def _bind_to_device(self, interface: str) -> None:
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                                 os.fsencode(interface))
         except OSError as exc:
             if exc.errno == errno.ENODEV:
                 # The same error, exit code and list of names as capture, send and monitor.

@@ -53,7 +53,9 @@ def preload(modules: Iterable[str]) -> None:
 
 def _lookup(user: str) -> pwd.struct_passwd:
     try:
-        return pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
-    except KeyError:
+        if user.isascii() and user.isdigit():  # not "²", which int() refuses
+            return pwd.getpwuid(int(user))
+        return pwd.getpwnam(user)
+    except (KeyError, OverflowError, UnicodeError):  # a uid past uid_t, bytes that are not UTF-8
         raise UsageError(f"no such user: {user}") from None
 

@@ -14,6 +14,7 @@ stop flag is set.
 from __future__ import annotations
 
 import bisect
+import math
 import time
 from array import array
 from collections.abc import Callable, Sequence
@@ -44,8 +45,9 @@ class Pacing:
     def __post_init__(self) -> None:
         if self.mode not in ("topspeed", "pps", "mbps", "multiplier"):
             raise UsageError(f"unknown pacing mode {self.mode!r}")
-        if self.mode != "topspeed" and not self.value > 0:
-            raise UsageError(f"--{self.mode} must be greater than 0, not {self.value:g}")
+        if self.mode != "topspeed" and not (self.value > 0 and math.isfinite(self.value)):
+            raise UsageError(f"--{self.mode} must be a number greater than 0, not "
+                             f"{self.value:g}")
 
     def describe(self) -> str:
         if self.mode == "topspeed":
@@ -153,7 +155,9 @@ class Limits:
     loop_delay: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.packets < 0 or not self.seconds >= 0 or not self.loop_delay >= 0:
+        if not (math.isfinite(self.seconds) and math.isfinite(self.loop_delay)):
+            raise UsageError("--duration and --loopdelay-ms must be finite numbers")
+        if self.packets < 0 or self.seconds < 0 or self.loop_delay < 0:
             raise UsageError("--limit, --duration and --loopdelay-ms cannot be negative")
 
 

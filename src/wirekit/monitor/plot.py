@@ -40,6 +40,16 @@ def check_plot_path(path: Path) -> None:
         raise UsageError(f"--plot writes PNG files; {path} does not end in .png")
     if not path.parent.resolve().is_dir():
         raise UsageError(f"--plot: directory {path.parent} does not exist")
+    # Open it now (appending: an existing file is not touched), so that a read-only place
+    # (/proc, a directory without write permission) fails before the run, not after it.
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--plot: cannot write {path}: {exc.strerror}") from None
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def write_plot(intervals: Sequence[Interval], path: Path, title: str = "wirekit monitor") -> None:

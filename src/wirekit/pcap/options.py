@@ -81,7 +81,10 @@ def decode_options(buf: memoryview, order: str) -> tuple[Option, ...]:
 def encode_option(code: int, value: bytes | str, order: str = "<") -> bytes:
     """One option with its padding; text is encoded as UTF-8, without trailing NULs (readers,
     Wireshark's and ours, take them for a C terminator and drop them)."""
-    raw = value.rstrip("\0").encode("utf-8") if isinstance(value, str) else value
+    # surrogateescape: a name given as bytes that are not UTF-8 (a command-line argument)
+    # is written as those bytes rather than failing the whole file
+    raw = value.rstrip("\0").encode("utf-8", "surrogateescape") if isinstance(value, str) \
+        else value
     if len(raw) > 0xFFFF:
         raise ValueError(f"pcapng option {code} is {len(raw)} bytes, the limit is 65535")
     return _HEADERS[order].pack(code, len(raw)) + raw + _PADDING[len(raw) & 3]

@@ -18,6 +18,7 @@ import platform
 import struct
 import sys
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
@@ -184,11 +185,16 @@ class Writer:
                 self._file.close()
 
     def _abandon(self) -> None:
-        """Close without flushing, after the file could not be set up."""
+        """Close without flushing, after the file could not be set up, and remove it: it never
+        became a capture (a regular file only; never a device or a FIFO)."""
         self._closed = True
         if self._owns_file:
             with contextlib.suppress(OSError):
                 self._file.close()
+            with contextlib.suppress(OSError):
+                created = Path(self.name)
+                if created.is_file():
+                    created.unlink()
 
     @property
     def closed(self) -> bool:

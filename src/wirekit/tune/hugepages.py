@@ -81,7 +81,7 @@ def format_size(kb: int) -> str:
 def parse_amount(text: str, page_kb: int) -> int:
     """A page count (``"512"``) or an amount of memory (``"1G"``, as ``dpdk-hugepages.py -r``
     takes it) -> pages of ``page_kb``; memory must be a whole number of pages."""
-    if text.strip().isdigit():
+    if text.strip().isascii() and text.strip().isdigit():  # not "²", which int() refuses
         return int(text)
     kb = parse_size(text)
     if kb % page_kb:

@@ -146,9 +146,34 @@ def test_counts_and_rates() -> None:
 def test_ports() -> None:
     assert parse_port("6100", "--cport") == 6100
     assert parse_port("0100", "--cport") == 100  # atoi: decimal, unlike -S
-    for bad in ("0", "65536", "-1", "x"):
+    for bad in ("0", "65536", "-1", "x", "\u00b2"):  # "²" passed isdigit(): exit 70
         with pytest.raises(UsageError, match="port number must be between 1 and 65535"):
             parse_port(bad, "--cport")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    # click's FloatRange lets NaN through (every comparison with it is false)
+    (["-t", "nan"], "is not a finite number"),
+    (["-O", "nan"], "is not a finite number"),
+    (["--connect-timeout", "nan"], "is not a finite number"),  # was exit 70
+    # past iperf3's int64 / SO_MAX_PACING_RATE's 64 bits: struct.error, exit 70
+    (["--fq-rate", "99999999999999999999999G"], "must be at most 9223372036854775807"),
+    (["-k", "99999999999999999999999G"], "must be at most 9223372036854775807"),
+    # past SO_SNDBUF's C int: TypeError, exit 70
+    (["-w", "3G"], "socket buffer size too large (maximum = 536870912 bytes)"),
+])
+def test_client_values_no_socket_takes_are_usage_errors(
+        capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(["bench", "client", "127.0.0.1", "-p", "1", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "internal error" not in err
+
+
+def test_a_peer_cannot_ask_for_nan_seconds_or_a_huge_pacing_rate() -> None:
+    assert TestParams(duration=float("nan")).problems() == ["time and omit must be finite "
+                                                            "numbers"]
+    assert TestParams(fqrate=2**64).problems() == [
+        "bytes, blocks, bandwidth and fq-rate must be at most 9223372036854775807"]
 
 
 def test_title_and_extra_data_are_top_level_json_keys() -> None:

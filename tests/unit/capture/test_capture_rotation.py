@@ -58,7 +58,7 @@ def test_file_sizes_as_tcpdump_reads_them(text: str, size: int) -> None:
     assert parse_file_size(text) == size
 
 
-@pytest.mark.parametrize("text", ["0", "-3", "1.5", "10x", "k", ""])
+@pytest.mark.parametrize("text", ["0", "-3", "1.5", "10x", "k", "", "\u00b2", "\u00b2k"])
 def test_bad_file_sizes_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="invalid file size"):
         parse_file_size(text)

@@ -112,3 +112,39 @@ def test_probe_cli_refuses_a_bad_rate(capsys: pytest.CaptureFixture[str], rate: 
     code, err = _run(capsys, "probe", "127.0.0.1", "22", "--rate", rate)
     assert code == 2
     assert "--rate" in err and "internal error" not in err
+
+
+# -- input str.isdigit() or UTF-8 could not take (each was exit 70) ----------------------------
+
+def test_a_superscript_digit_is_no_user_id() -> None:
+    """str.isdigit() takes "²" and int() refuses it: -Z was a ValueError."""
+    from wirekit.link.privileges import drop_privileges
+
+    for user in ("\u00b2", "99999999999999999999999", "x\udcff"):
+        with pytest.raises(UsageError, match="no such user"):
+            drop_privileges(user)
+
+
+def test_a_name_that_is_not_utf8_is_no_interface() -> None:
+    """Command-line bytes that are not UTF-8 arrive as surrogates, which netlink cannot
+    encode: capture, replay and send were a UnicodeEncodeError."""
+    from wirekit.errors import InterfaceError
+
+    with pytest.raises(InterfaceError, match="no such interface"):
+        get_interface("x\udcff", with_ethtool=False)
+
+
+def test_a_filter_that_is_not_utf8_is_libpcaps_syntax_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "capture", "lo", "-d", "\udcff")
+    assert code == 6 and "syntax error" in err and "internal error" not in err
+
+
+def test_a_host_name_the_idna_codec_refuses_is_a_network_error() -> None:
+    """A label over 63 characters: getaddrinfo raised UnicodeError, not gaierror."""
+    from wirekit.errors import NetworkError
+    from wirekit.link.ping import resolve_host
+
+    for host in ("a" * 300, "x\udcff"):
+        with pytest.raises(NetworkError, match="Name or service not known"):
+            resolve_host(host)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import socket
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wirekit.errors import UsageError
-from wirekit.link.replay import Pacing, ReplayStats, Schedule
+from wirekit.link.replay import Limits, Pacing, ReplayStats, Schedule
 from wirekit.link.sender import MAX_BATCH, FrameSender, FrameVector
 
 
@@ -49,10 +50,19 @@ def test_multiplier_schedule_is_monotonic(stamps: list[int], multiplier: float) 
     assert all(b >= a for a, b in itertools.pairwise(due))
 
 
-@pytest.mark.parametrize(("mode", "value"), [("pps", 0), ("mbps", -1), ("warp", 1)])
+@pytest.mark.parametrize(("mode", "value"), [("pps", 0), ("mbps", -1), ("warp", 1),
+                                             ("pps", math.inf), ("multiplier", math.nan)])
 def test_bad_pacing_is_a_usage_error(mode: str, value: float) -> None:
     with pytest.raises(UsageError):
         Pacing(mode, value)
+
+
+def test_limits_name_nan_for_what_it_is() -> None:
+    """--duration nan passed click's FloatRange and was reported as "cannot be negative"."""
+    with pytest.raises(UsageError, match="must be finite numbers"):
+        Limits(seconds=math.nan)
+    with pytest.raises(UsageError, match="cannot be negative"):
+        Limits(packets=-1)
 
 
 def test_stats_read_like_tcpreplay() -> None:

@@ -87,6 +87,16 @@ BAD = [
     ((*UDP6, "--payload-size", "65528"), "over the 65575 its length field can say"),
     ((*UDP4, "--ip-options", "07270400" + "00" * 36, "--frag-size", "8", "--payload-size",
       "64"), "--frag-size 8: mtu"),
+    # str.isdigit() takes "²", which int() refuses: these were exit 70
+    ((*UDP4, "--vlan", "\u00b2"), "the VLAN ID must be"),
+    ((*UDP4, "--vlan", "1:\u00b2"), "the priority must be 0-7"),
+    ((*TCP4, "--timestamp", "\u00b2"), "write TSVAL or TSVAL:TSECR"),
+    # a payload no datagram holds: MemoryError (exit 70), /dev/zero: a hang
+    ((*UDP4, "--payload-size", "99999999999999999"), "an IP datagram holds at most 65535"),
+    ((*UDP4, "--payload-file", "/dev/zero"), "larger than the 65535 bytes"),
+    # -w stamped datagram k at k * interval: an OverflowError (exit 70)
+    ((*UDP4, "--interval", "1e300", "-c", "2"), "at most 10000000 s between datagrams"),
+    ((*UDP4, "--rate", "1e-300", "-c", "2"), "at most 10000000 s between datagrams"),
 ]
 
 
@@ -110,6 +120,32 @@ def test_range_errors_of_plain_numbers_are_clicks(capsys: pytest.CaptureFixture[
                           ("--wscale", "256"), ("-c", "0")):
         code, _, err = _run(capsys, *TCP4, *MACS, "-w", str(tmp_path / "x.pcap"), option, value)
         assert code == 2 and f"'{option}" in err and "Traceback" not in err
+
+
+def test_an_error_after_the_first_datagrams_leaves_no_file(capsys: pytest.CaptureFixture[str],
+                                                           tmp_path: Path) -> None:
+    """Datagram k is stamped k * interval: the 430th is past 2106, which pcap cannot say; the
+    file of the first 429 was left behind."""
+    target = tmp_path / "late.pcap"
+    code, _, err = _run(capsys, *UDP4, *MACS, "-w", str(target), "--interval", "1e7", "-c",
+                        "1000")
+    assert code == 2 and "does not fit the pcap format" in err and "Traceback" not in err
+    assert not target.exists()
+
+
+def test_bytes_that_are_not_utf8_go_out_as_given(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    """Command-line bytes that are not UTF-8 reach Python as surrogates: --payload and an
+    offline interface name (pcapng if_name) were a UnicodeEncodeError, exit 70."""
+    from wirekit.pcap import Reader
+
+    target = tmp_path / "raw.pcapng"
+    argv = ("send", "udp", "10.0.0.1", "10.0.0.2", "5000", "9", "x\udcff", *MACS)
+    code, _, err = _run(capsys, *argv, "--payload", "a\udcfe", "-w", str(target))
+    assert code == 0, err
+    with Reader(str(target)) as reader:
+        (record,) = list(reader)
+    assert bytes(record.data).endswith(b"a\xfe")
 
 
 def test_offline_without_the_macs_names_them(capsys: pytest.CaptureFixture[str],

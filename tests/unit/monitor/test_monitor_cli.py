@@ -16,7 +16,7 @@ from tests.unit.monitor.monitor_samples import sample, snap
 from wirekit.cli import main as cli_main
 from wirekit.cli import monitor as cli_monitor
 from wirekit.cli.monitor import parse_duration
-from wirekit.errors import UsageError
+from wirekit.errors import UsageError, WirekitError
 from wirekit.monitor import LinkFacts, RateCalculator, Snapshot, write_plot
 
 
@@ -117,6 +117,8 @@ def test_unknown_interface_is_one_line_exit_7(scripted: None,
 
 def test_bad_interval_and_duration(scripted: None) -> None:
     assert cli_main.main(["monitor", "-i", "0.001", "-c", "1"]) == 2
+    for huge in ("nan", "inf", "1e300"):  # were exit 70: int(NaN), time_t overflow
+        assert cli_main.main(["monitor", "-i", huge, "-c", "1"]) == 2
     assert cli_main.main(["monitor", "-d", "soon"]) == 2
     assert cli_main.main(["monitor", "-c", "0"]) == 2
 
@@ -137,6 +139,41 @@ def test_plot_without_matplotlib_fails_before_the_run(
 def test_plot_path_is_checked_before_the_run(scripted: None, tmp_path: Path) -> None:
     assert cli_main.main(["monitor", "-c", "1", "--plot", str(tmp_path / "x.jpg")]) == 2
     assert cli_main.main(["monitor", "-c", "1", "--plot", str(tmp_path / "no/dir/x.png")]) == 2
+
+
+def test_an_unwritable_plot_fails_before_the_run(scripted: None,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """/proc exists but takes no new file: the run went to its end, then exit 1 and no
+    summary.  Now: exit 2 at once, before any sample."""
+    started = time.monotonic()
+    assert cli_main.main(["monitor", "-d", "10", "--plot", "/proc/wirekit-nope.png"]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.strip() == "wirekit: error: --plot: cannot write /proc/wirekit-nope.png: " \
+                          "No such file or directory"
+
+
+def test_the_plot_path_check_leaves_nothing_behind(scripted: None, tmp_path: Path) -> None:
+    from wirekit.monitor.plot import check_plot_path
+
+    fresh, kept = tmp_path / "fresh.png", tmp_path / "kept.png"
+    kept.write_bytes(b"old")
+    check_plot_path(fresh)
+    check_plot_path(kept)
+    assert not fresh.exists() and kept.read_bytes() == b"old"
+
+
+def test_a_plot_that_fails_at_the_end_keeps_the_summary(
+        scripted: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def fail(*_: object, **__: object) -> None:
+        raise WirekitError("cannot write plot x.png: No space left on device")
+
+    monkeypatch.setattr(cli_monitor, "write_plot", fail)
+    result = CliRunner().invoke(cli_monitor.monitor, ["veth0", "-i", "0.05", "-c", "2",
+                                                      "--json", "--plot",
+                                                      str(tmp_path / "x.png")])
+    assert isinstance(result.exception, WirekitError)
+    assert json.loads(result.stdout)["intervals"] == 2
 
 
 def test_plot_is_a_valid_png(scripted: None, tmp_path: Path) -> None:

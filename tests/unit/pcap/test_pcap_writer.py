@@ -210,6 +210,28 @@ def test_write_errors_are_capture_file_errors() -> None:
         Writer(Full())  # type: ignore[arg-type]
 
 
+def test_a_file_whose_header_cannot_be_written_is_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file was created, then its header failed: an empty non-capture stayed behind."""
+    target = tmp_path / "x.pcapng"
+
+    def fail(*_: object, **__: object) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(PcapngWriter, "_file_header", fail)
+    with pytest.raises(OSError, match="No space left"):
+        Writer(target)
+    assert not target.exists()
+
+
+def test_an_interface_name_that_is_not_utf8_is_written_as_its_bytes(tmp_path: Path) -> None:
+    """A command-line name (send -w, offline) arrives with surrogates: UnicodeEncodeError."""
+    target = tmp_path / "x.pcapng"
+    with Writer(target, interface_name="eth\udcff") as writer:
+        writer.write(bytes(14), 1)
+    assert b"eth\xff" in target.read_bytes()
+
+
 def test_write_packet_accepts_bytes_and_objects_with_bytes(tmp_path: Path) -> None:
     class Packet:
         def __bytes__(self) -> bytes:

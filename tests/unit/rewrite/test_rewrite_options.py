@@ -48,7 +48,7 @@ def test_ttl_edits_stay_within_1_and_255(text: str, edit: TtlEdit, results: list
     assert [edit.apply(ttl) for ttl in (1, 64, 250)] == results
 
 
-@pytest.mark.parametrize("text", ["0", "256", "+256", "x", "", "+-1", "1.5"])
+@pytest.mark.parametrize("text", ["0", "256", "+256", "x", "", "+-1", "1.5", "\u00b2", "+\u00b2"])
 def test_bad_ttls_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="--ttl"):
         parse_ttl(text)
@@ -132,3 +132,19 @@ def test_cli_refuses_to_overwrite_its_input_and_reads_only_captures(tmp_path: Pa
     assert bad.returncode not in (0, 70) and len(bad.stderr.strip().splitlines()) == 1
     missing = _cli(str(tmp_path / "nope.pcap"), str(tmp_path / "out.pcap"))
     assert missing.returncode not in (0, 70) and "Traceback" not in missing.stderr
+
+
+def test_cli_leaves_no_partial_output_after_a_damaged_record(tmp_path: Path) -> None:
+    """The header and the first frame are copied before the damaged record is found: OUT was
+    left behind, half-written, after the error."""
+    import struct
+
+    source, target = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    with Writer(str(source), snaplen=65535) as writer:
+        writer.write(bytes(w.Ether() / w.IPv4() / w.UDP()), 1)
+    with source.open("ab") as stream:  # a record claiming 4 GiB of data
+        stream.write(struct.pack("<IIII", 1, 0, 0xFFFFFFFF, 0xFFFFFFFF) + bytes(60))
+    done = _cli(str(source), str(target), "--ttl", "5")
+    assert done.returncode == 4 and "damaged pcap record" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not target.exists()

@@ -137,6 +137,8 @@ def test_parse_size_needs_a_whole_number_and_a_unit(text: str) -> None:
 
 def test_amount_is_pages_or_memory() -> None:
     assert parse_amount("512", 2048) == 512
+    with pytest.raises(UsageError):  # "²" passed str.isdigit(): int() raised, exit 70
+        parse_amount("\u00b2", 2048)
     assert parse_amount("2G", 2048) == 1024          # dpdk-hugepages.py -r 2G
     assert parse_amount("2G", 1048576) == 2
     with pytest.raises(UsageError, match="not a whole number of 1G pages"):
@@ -376,3 +378,13 @@ def test_revert_without_a_journal_says_so(tree: Path, capsys: pytest.CaptureFixt
 def test_no_huge_pages_in_this_kernel(tmp_path: Path) -> None:
     with pytest.raises(TuningError, match="offers no huge pages"):
         hugepages.choose_size(Host(Roots.under(tmp_path)), None)
+
+
+def test_an_empty_directory_is_not_the_current_one(tree: Path, mounts: FakeMounts,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """click's Path made "" (an unset shell variable) into ".": mount planned hugetlbfs on
+    the current directory."""
+    for argv in (("mount", ""), ("unmount", ""), ("unmount", "/x", "")):
+        code, _, err = _run(capsys, "bypass", *argv, "--root", str(tree))
+        assert code == 2 and "DIRECTORY is empty" in err, err
+    assert mounts.calls == []
