@@ -63,6 +63,11 @@ def read(file: str, filter_words: tuple[str, ...], *, count: int | None, verbose
     """
     style = TimeStyle(min(time_style, TimeStyle.SINCE_FIRST))
     with Reader(file) as reader:
+        if reader.link is None:
+            # pcapng (section 4.2): a packet block refers to an interface block before it;
+            # a file without one holds no packet a reader can place (tcpdump refuses it too).
+            raise CaptureFileError(f"{reader.name}: the capture file has no interface "
+                                   "description blocks")
         selection = _filter_for(reader, " ".join(filter_words))
         records = _first(_selected(reader, selection), count)
         if as_json:

@@ -77,6 +77,8 @@ def replay(*, file: Path, iface: str, topspeed: bool, pps: float | None, mbps: f
                     loop_delay=loop_delay_ms / 1000)
     require_capability("CAP_NET_RAW", f"replaying onto {iface}")
     capture = load_capture(file, edit)
+    if capture.damaged is not None:  # the complete records are replayed, as wirekit read shows
+        click.echo(f"wirekit: warning: {file}: {capture.damaged}", err=True)
     if capture.frames.count == 0:  # before the "replaying 0 frames" line, not after it
         raise UsageError(f"{file} holds no frames to replay")
     stop = StopFlag()

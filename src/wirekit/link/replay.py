@@ -275,6 +275,8 @@ class LoadedCapture:
     timestamps: array[int]
     truncated: int
     link: LinkType
+    #: the file's last record was cut short (how, in the reader's words), or None
+    damaged: str | None = None
 
 
 #: Link types whose frames an Ethernet interface can send as they are.
@@ -303,8 +305,9 @@ def load_capture(path: Path, edit: Rewrite | None = None) -> LoadedCapture:
                           else record.data)
             stamps.append(record.timestamp_ns)
             truncated += record.caplen < record.orig_len
+        damaged = str(reader.truncation) if reader.truncation is not None else None
     vector.seal()
-    return LoadedCapture(vector, stamps, truncated, LinkType.ETHERNET)
+    return LoadedCapture(vector, stamps, truncated, LinkType.ETHERNET, damaged)
 
 
 def _link_name(link: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import socket
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -104,3 +105,21 @@ def test_sealed_vector_refuses_more_frames() -> None:
     vector = FrameVector([b"abc"])
     with pytest.raises(RuntimeError):
         vector.append(b"def")
+
+
+def test_a_cut_last_record_is_reported_and_the_complete_ones_load(tmp_path: Path) -> None:
+    from wirekit.link.replay import load_capture
+    from wirekit.pcap import Writer
+
+    path = tmp_path / "cut.pcap"
+    with Writer(str(path)) as writer:
+        for index in range(3):
+            writer.write(bytes(60), index * 1000)
+    path.write_bytes(path.read_bytes()[:-10])  # the last record loses 10 of its 60 bytes
+    loaded = load_capture(path)
+    assert loaded.frames.count == 2
+    assert loaded.damaged is not None and "truncated" in loaded.damaged
+    whole = tmp_path / "whole.pcap"
+    with Writer(str(whole)) as writer:
+        writer.write(bytes(60), 0)
+    assert load_capture(whole).damaged is None

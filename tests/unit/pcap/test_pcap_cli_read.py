@@ -246,3 +246,13 @@ def test_bad_count_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, _, err = _run(capsys, "-c", "0", str(_capture(tmp_path / "a.pcap")))
     assert code == 2
     assert "-c" in err
+
+
+def test_a_pcapng_without_an_interface_block_is_refused_as_tcpdump_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bare.pcapng"
+    path.write_bytes(pf.shb())
+    code, out, err = _run(capsys, str(path))
+    assert code == 4 and out == ""
+    assert err.strip() == (f"wirekit: error: {path}: the capture file has no interface "
+                           "description blocks")
