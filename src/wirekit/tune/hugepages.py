@@ -575,6 +575,27 @@ def _pool_steps(host: Host, pages: int, size_kb: int, nodes: Sequence[int], *,
     return steps
 
 
+def memory_total_kb(host: Host) -> int | None:
+    """``MemTotal`` of /proc/meminfo in kB, or None when it cannot be read."""
+    try:
+        for line in host.read("proc/meminfo").splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _check_memory(host: Host, wanted_kb: int) -> None:
+    """Refuse a reservation larger than the machine's memory before writing it: the kernel
+    would take as many pages as it can find, leaving nothing for anything else
+    (hugetlbpage.rst: pages are taken from the buddy allocator at once)."""
+    total = memory_total_kb(host)
+    if total is not None and wanted_kb > total:
+        raise UsageError(f"{wanted_kb / 1024 ** 2:.1f} GiB of huge pages is more than this "
+                         f"machine's memory ({total / 1024 ** 2:.1f} GiB)")
+
+
 def check_nodes(host: Host, nodes: Sequence[int], size_kb: int) -> None:
     present = numa_nodes(host)
     for node in nodes:
@@ -591,6 +612,7 @@ def reserve(host: Host, pages: int, size_kb: int, nodes: Sequence[int] = (), *,
     if pages < 0:
         raise UsageError("the number of pages cannot be negative")
     check_nodes(host, nodes, size_kb)
+    _check_memory(host, pages * size_kb * max(1, len(nodes)))
     return _execute(host, "reserve", _pool_steps(host, pages, size_kb, nodes, dry_run=dry_run),
                     dry_run=dry_run, journal_path=journal_path)
 

@@ -388,3 +388,17 @@ def test_an_empty_directory_is_not_the_current_one(tree: Path, mounts: FakeMount
         code, _, err = _run(capsys, "bypass", *argv, "--root", str(tree))
         assert code == 2 and "DIRECTORY is empty" in err, err
     assert mounts.calls == []
+
+
+def test_a_reservation_larger_than_memory_is_refused_before_any_change(tree: Path) -> None:
+    meminfo = tree / "proc/meminfo"
+    meminfo.write_text("MemTotal:        4194304 kB\nHugepagesize:       2048 kB\n")  # 4 GiB
+    host = _host(tree)
+    before = snapshot(tree)
+    with pytest.raises(UsageError, match=r"8\.0 GiB of huge pages is more than this machine's "
+                                         r"memory \(4\.0 GiB\)"):
+        hugepages.reserve(host, 4096, 2048)
+    with pytest.raises(UsageError, match="more than this machine's memory"):
+        hugepages.reserve(host, 3, 1048576, nodes=(0, 1), dry_run=True)  # 3 GiB on each node
+    assert snapshot(tree) == before
+    assert hugepages.reserve(host, 1024, 2048, dry_run=True).items  # 2 GiB fits
