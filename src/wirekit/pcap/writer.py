@@ -305,7 +305,10 @@ class PcapngWriter(Writer):
             (SHB_USERAPPL, f"wirekit {_version()}")]
         if comment is not None:
             options.append((OPT_COMMENT, comment))
-        header = pcapng.encode_section_header(options, self._order)
+        try:
+            header = pcapng.encode_section_header(options, self._order)
+        except ValueError as exc:  # an option past 65535 bytes (pcapng's 16-bit length)
+            raise UsageError(str(exc)) from exc
         return header + self._describe(self.link, interface_name, None, self.snaplen, None)
 
     def _describe(self, link: LinkType | int, name: str | None, description: str | None,
@@ -320,9 +323,13 @@ class PcapngWriter(Writer):
         options.append((IF_TSRESOL, bytes([pcapng.tsresol_for(self.nanosecond)])))
         if not self._interfaces:
             options.append((IF_OS, f"{platform.system()} {platform.release()}"))
+        try:
+            block = pcapng.encode_interface(int(link), snaplen, options, self._order)
+        except ValueError as exc:  # a name or description past 65535 bytes
+            raise UsageError(str(exc)) from exc
         self._interfaces.append(Interface(len(self._interfaces), link, snaplen, name=name,
                                           description=description, filter=filter))
-        return pcapng.encode_interface(int(link), snaplen, options, self._order)
+        return block
 
     def add_interface(self, link: LinkType | int, *, name: str | None = None,
                       description: str | None = None, snaplen: int | None = None,

@@ -306,3 +306,19 @@ def test_a_snaplen_cut_record_is_summarised_as_tcpdump_does(tmp_path: Path) -> N
     assert len(record.data) == 64 and record.packet.wire_len == len(frame)
     assert "truncated" not in record.packet.summary()
     assert record.packet.summary().endswith("length 500")
+
+
+@pytest.mark.parametrize("metadata", [{"interface_name": "n" * 70000}, {"comment": "c" * 70000}])
+def test_pcapng_metadata_past_65535_bytes_is_a_usage_error_and_leaves_no_file(
+        tmp_path: Path, metadata: dict[str, str]) -> None:
+    path = tmp_path / "big.pcapng"
+    with pytest.raises(UsageError, match="the limit is 65535"):
+        Writer(str(path), **metadata)  # type: ignore[arg-type]
+    assert not path.exists()
+
+
+def test_a_second_interface_with_a_name_past_65535_bytes_is_refused(tmp_path: Path) -> None:
+    with Writer(str(tmp_path / "two.pcapng")) as writer:
+        with pytest.raises(UsageError, match="the limit is 65535"):
+            writer.add_interface(1, name="n" * 70000)
+        assert writer.add_interface(1, name="eth1") == 1  # the refused one took no index
