@@ -85,6 +85,8 @@ class SummarySink:
 
     def line(self, data: memoryview, timestamp_ns: int, orig_len: int) -> str:
         line = self.packet(data, orig_len).summary(link_level=self.link_level)
+        if not len(data):  # tcpdump prints an empty frame's line without a time
+            return line
         return f"{self.stamp.prefix(timestamp_ns)}{line}"
 
     def write(self, data: memoryview, timestamp_ns: int, orig_len: int) -> None:

@@ -128,7 +128,10 @@ def _print_lines(records: Iterator[Record], *, style: TimeStyle, digits: int, ve
         previous_ns = stamp
         packet = record.packet
         line = packet.summary(link_level=link_level)
-        out.write(f"{when} {line}\n" if when else f"{line}\n")
+        if when and record.caplen:  # tcpdump prints an empty record's line without a time
+            out.write(f"{when} {line}\n")
+        else:
+            out.write(f"{line}\n")
         if verbose:
             _write_details(out, record, packet.show_text())
         if hexdump:

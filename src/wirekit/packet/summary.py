@@ -45,7 +45,8 @@ LINK_LAYERS = (Ether, Dot1Q, SLL, SLL2, Loopback, LoopbackBE)
 def summarize(pkt: Packet) -> str:
     """The tcpdump line for *pkt* (a parsed packet)."""
     if not len(pkt):
-        return "[Invalid header: caplen==0, len==0]"
+        # tcpdump's words (print.c): the length is named only when it is 0 too
+        return "[Invalid header: caplen==0" + ("]" if pkt.wire_len else ", len==0]")
     layers = [layer for layer in pkt._decode_all() if type(layer) is not Padding]
     line = _line(pkt, layers)
     first = layers[0] if layers else None

@@ -11,6 +11,7 @@ lower ports as applications).
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from wirekit.packet import (
     Packet,
     parse,
 )
+from wirekit.pcap import Writer
 
 M1, M2 = "02:00:00:00:00:01", "02:00:00:00:00:02"
 
@@ -699,3 +701,19 @@ def test_fragments_read_as_tcpdump(tmp_path: Path) -> None:
     frames += [bytes(E() / part) for part in fragment_ipv6(udp6 / bytes(2992), 1000)]
     assert len(frames) == 12
     assert_same_lines(tmp_path, frames)
+
+
+def test_empty_records_read_as_tcpdump(tmp_path: Path) -> None:
+    """A record with no captured byte: tcpdump's '[Invalid header: caplen==0...]' line, with no
+    time in front (`wirekit read` prints it the same way)."""
+    tcpdump = require_tool("tcpdump")
+    path = tmp_path / "empty.pcap"
+    with Writer(str(path)) as writer:
+        writer.write(b"", 1_000_000_000, 0)
+        writer.write(b"", 2_000_000_000, 60)
+        writer.write(bytes(E() / I() / UDP(sport=50000, dport=50001)), 3_000_000_000)
+    theirs = subprocess.run([tcpdump, "-nn", "-r", str(path)], capture_output=True, text=True,
+                            check=True, timeout=60).stdout.splitlines()
+    ours = subprocess.run([sys.executable, "-m", "wirekit", "read", str(path)],
+                          capture_output=True, text=True, check=True, timeout=60)
+    assert ours.stdout.splitlines() == theirs
