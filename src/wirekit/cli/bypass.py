@@ -13,8 +13,9 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from wirekit.cli.changes import finish, outcome_counts, print_items
 from wirekit.cli.common import print_json, stdout_console
-from wirekit.errors import TuningError, UsageError
+from wirekit.errors import UsageError
 from wirekit.tune import ChangeReport, Host, ItemResult, Outcome, Roots, hugepages
 from wirekit.tune.bypass import BypassStatus, Nic, bypass_status
 
@@ -151,8 +152,6 @@ def _source_lines(found: BypassStatus) -> list[str]:
 
 # --- huge pages ----------------------------------------------------------------------------------
 
-OUTCOME_STYLE = {Outcome.APPLIED: "green", Outcome.RESTORED: "green", Outcome.ALREADY_OK: "dim",
-                 Outcome.PLANNED: "cyan", Outcome.UNSUPPORTED: "dim", Outcome.FAILED: "red"}
 
 
 def _change_options(function: F) -> F:
@@ -298,13 +297,7 @@ def revert_command(*, dry_run: bool, root: Path | None, state_dir: Path | None,
 
 
 def _finish(report: ChangeReport, as_json: bool) -> None:
-    if as_json:
-        print_json(report.to_json())
-    else:
-        _print_changes(report)
-    if report.failed:
-        raise TuningError(f"{len(report.failed)} item(s) failed; each is listed with its reason"
-                          + ("; they stay in the journal" if report.action == "revert" else ""))
+    finish(report, as_json, _print_changes, kept_in_journal=report.action == "revert")
 
 
 def _print_changes(report: ChangeReport) -> None:
@@ -313,18 +306,10 @@ def _print_changes(report: ChangeReport) -> None:
     if report.dry_run:
         head += "  [cyan]dry run: nothing changed[/]"
     console.print(head, soft_wrap=True)
-    width = max((len(item.key) for item in report.items), default=10)
-    for item in report.items:
-        style = OUTCOME_STYLE[item.outcome]
-        console.print(f"  [{style}]{item.outcome.value:<12}[/] {escape(f'{item.key:<{width}}')}  "
-                      f"{escape(_detail(item))}", soft_wrap=True, highlight=False)
+    print_items(console, report, _detail)
     for note in report.notes:
         console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
-    counts: dict[str, int] = {}
-    for item in report.items:
-        counts[item.outcome.value] = counts.get(item.outcome.value, 0) + 1
-    console.print(", ".join(f"{count} {name}" for name, count in counts.items())
-                  or "nothing to do", soft_wrap=True)
+    console.print(outcome_counts(report), soft_wrap=True)
     if report.journal and report.action != "revert" and not report.dry_run:
         console.print(f"journal: {escape(report.journal)}  (undo with: wirekit bypass revert)",
                       soft_wrap=True)

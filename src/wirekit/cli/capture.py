@@ -10,6 +10,7 @@ from wirekit.capture.engine import FILE_LIMIT
 from wirekit.capture.rotation import Rotation, parse_file_size
 from wirekit.capture.session import CaptureSession, OutputSpec
 from wirekit.capture.source import DIRECTIONS, CaptureOptions
+from wirekit.cli.options import link_level_option, time_style_option
 from wirekit.errors import UsageError
 from wirekit.link.afpacket import FANOUT_MODES
 from wirekit.link.bpf import DEFAULT_SNAPLEN as MAX_SNAPLEN
@@ -71,13 +72,8 @@ Examples:
 @click.option("--block-size", "block_kib", type=click.IntRange(4, MAX_BLOCK_KIB),
               help="Ring block size in KiB, a power of two (default 2048).")
 @click.option("--nano", is_flag=True, help="Nanosecond timestamps (file and display).")
-@click.option("-t", "time_style", count=True,
-              help="Timestamp style, as tcpdump: -t none, -tt epoch seconds, -ttt since "
-                   "the previous packet, -tttt date and time, -ttttt since the first packet. "
-                   "Default: local time of day.")
-@click.option("-e", "link_level", is_flag=True,
-              help="Print the link-level header first (MACs, EtherType, VLAN tags), as "
-                   "tcpdump -e.")
+@time_style_option
+@link_level_option
 @click.option("-C", "file_size", metavar="SIZE",
               help="With -w: start a new file once this one is larger than SIZE millions of "
                    "bytes (tcpdump -C; 512k, 64m, 1g: binary units).  Files after the first "

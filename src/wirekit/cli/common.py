@@ -91,3 +91,4 @@ def print_json_line(document: Any) -> None:
     """Write one compact JSON line and flush it (``--json-stream``)."""
     sys.stdout.write(json.dumps(document, separators=(",", ":"), default=_default) + "\n")
     sys.stdout.flush()
+

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 import click
 
+from wirekit.cli.options import link_level_option, time_style_option
 from wirekit.errors import CaptureFileError
 from wirekit.link.bpf import DEFAULT_SNAPLEN, OfflineFilter
 from wirekit.pcap import Reader, Record, TimeStyle, format_time
@@ -44,14 +45,9 @@ Examples:
 @click.option("--hex", "hexdump", is_flag=True, help="Add a hex dump of each packet.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object: file metadata and a 'packets' list.")
-@click.option("-t", "time_style", count=True,
-              help="Timestamp style, as tcpdump: -t none, -tt epoch seconds, -ttt since "
-                   "the previous packet, -tttt date and time, -ttttt since the first packet. "
-                   "Default: local time of day.")
+@time_style_option
 @click.option("--nano", is_flag=True, help="Print nanoseconds instead of microseconds.")
-@click.option("-e", "link_level", is_flag=True,
-              help="Print the link-level header first (MACs, EtherType, VLAN tags, LLC), as "
-                   "tcpdump -e.")
+@link_level_option
 def read(file: str, filter_words: tuple[str, ...], *, count: int | None, verbose: bool,
          hexdump: bool, as_json: bool, time_style: int, nano: bool, link_level: bool) -> None:
     """Decode the packets of a pcap or pcapng FILE ("-" reads standard input).

@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from wirekit.cli.changes import finish, outcome_counts, print_items
 from wirekit.cli.common import print_json, stdout_console
 from wirekit.errors import TuningError
 from wirekit.tune import (
@@ -36,8 +37,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STATUS_STYLE = {Status.OK: "green", Status.DIFFERS: "yellow", Status.UNSUPPORTED: "dim",
                 Status.UNREADABLE: "red", Status.UNSET: "dim"}
-OUTCOME_STYLE = {Outcome.APPLIED: "green", Outcome.RESTORED: "green", Outcome.ALREADY_OK: "dim",
-                 Outcome.PLANNED: "cyan", Outcome.UNSUPPORTED: "dim", Outcome.FAILED: "red"}
 DEFAULT_PROFILE = "throughput"
 
 
@@ -278,13 +277,7 @@ def revert_command(*, dry_run: bool, root: Path | None, state_dir: Path | None,
 
 
 def _finish(report: ChangeReport, as_json: bool) -> None:
-    if as_json:
-        print_json(report.to_json())
-    else:
-        _print_changes(report)
-    if report.failed:
-        raise TuningError(f"{len(report.failed)} item(s) failed; each is listed with its reason"
-                          + ("" if report.action == "apply" else "; they stay in the journal"))
+    finish(report, as_json, _print_changes, kept_in_journal=report.action != "apply")
 
 
 def _print_changes(report: ChangeReport) -> None:
@@ -297,11 +290,7 @@ def _print_changes(report: ChangeReport) -> None:
     if report.dry_run:
         head += "  [cyan]dry run: nothing changed[/]"
     console.print(head, soft_wrap=True)
-    width = max((len(item.key) for item in report.items), default=10)
-    for item in report.items:
-        style = OUTCOME_STYLE[item.outcome]
-        console.print(f"  [{style}]{item.outcome.value:<12}[/] {escape(f'{item.key:<{width}}')}  "
-                      f"{escape(_item_detail(item))}", soft_wrap=True, highlight=False)
+    print_items(console, report, _item_detail)
     _print_skipped(report.skipped)
     for note in report.notes:
         console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
@@ -321,12 +310,8 @@ def _item_detail(item: Any) -> str:
 
 
 def _print_summary(report: ChangeReport) -> None:
-    counts: dict[str, int] = {}
-    for item in report.items:
-        counts[item.outcome.value] = counts.get(item.outcome.value, 0) + 1
-    summary = ", ".join(f"{count} {name}" for name, count in counts.items()) or "nothing to do"
     console = stdout_console()
-    console.print(summary, soft_wrap=True)
+    console.print(outcome_counts(report), soft_wrap=True)
     if report.journal and report.action == "apply" and not report.dry_run:
         console.print(f"journal: {escape(report.journal)}  (undo with: wirekit tune revert)",
                       soft_wrap=True)
