@@ -292,6 +292,33 @@ def _warn_loopback(ifname: str, destination: str) -> None:
         click.echo(f"wirekit: warning: {caveat}", err=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Datagram:
+    """What tcp, udp and icmp read from the shared option groups, in one order (so that with
+    several bad options the first one reported is always the same)."""
+
+    output: _Output
+    increments: tuple[Increment, ...]
+    plan: _IPPlan
+    payload: bytes
+    path: LinkPath
+    extra: Any = None
+
+
+def _datagram(options: dict[str, Any], iface: str, source: str, destination: str,
+              fields: tuple[str, ...], *, extra: Callable[[dict[str, Any]], Any] | None = None,
+              ) -> _Datagram:
+    """Output, link, increments of ``fields``, IP plan, payload, ``extra`` (the TCP options),
+    then the MACs of the path."""
+    output, link = _output(options), _link(options)
+    increments = _increments(options, fields)
+    plan = _ip_plan(options, destination, increments)
+    payload = _payload(options)
+    parsed = extra(options) if extra is not None else None
+    path = _path(iface, source, destination, link, output)
+    return _Datagram(output, increments, plan, payload, path, parsed)
+
+
 def _path(iface: str, source: str, destination: str, link: _Link, output: _Output) -> LinkPath:
     """The MACs: resolved for sending, or (``-w``) given, or read without asking anyone."""
     parse_ip(source, "source")
@@ -473,21 +500,19 @@ Examples:
 def send_tcp(*, src: str, dst: str, sport: int, dport: int, iface: str, flags: str, seq: int,
              ack: int, window: int, **options: Any) -> None:
     """Send a TCP segment SRC:SPORT -> DST:DPORT out of IFACE."""
-    output, link = _output(options), _link(options)
-    increments = _increments(options, ("sport", "dport", "seq", "ack", "ip-id"))
-    plan = _ip_plan(options, dst, increments)
-    payload, tcp_options = _payload(options), _tcp_settings(options)
-    path = _path(iface, src, dst, link, output)
+    job = _datagram(options, iface, src, dst, ("sport", "dport", "seq", "ack", "ip-id"),
+                    extra=_tcp_settings)
+    increments, plan = job.increments, job.plan
 
     def make(index: int) -> list[bytes]:
-        packet = tcp_frame(path, src, dst, stepped(sport, increments, "sport", index, 16),
+        packet = tcp_frame(job.path, src, dst, stepped(sport, increments, "sport", index, 16),
                            stepped(dport, increments, "dport", index, 16), flags=flags,
                            seq=stepped(seq, increments, "seq", index, 32),
                            ack=stepped(ack, increments, "ack", index, 32), window=window,
-                           payload=payload, ip=plan.fields_for(index), options=tcp_options)
+                           payload=job.payload, ip=plan.fields_for(index), options=job.extra)
         return plan.frames(packet, index)
 
-    _emit(iface, make, output, varies=bool(increments))
+    _emit(iface, make, job.output, varies=bool(increments))
 
 
 @send.command("udp", epilog="""\b
@@ -509,19 +534,16 @@ Examples:
 def send_udp(*, src: str, dst: str, sport: int, dport: int, iface: str,
              **options: Any) -> None:
     """Send a UDP datagram SRC:SPORT -> DST:DPORT out of IFACE."""
-    output, link = _output(options), _link(options)
-    increments = _increments(options, ("sport", "dport", "ip-id"))
-    plan = _ip_plan(options, dst, increments)
-    payload = _payload(options)
-    path = _path(iface, src, dst, link, output)
+    job = _datagram(options, iface, src, dst, ("sport", "dport", "ip-id"))
+    increments, plan = job.increments, job.plan
 
     def make(index: int) -> list[bytes]:
-        packet = udp_frame(path, src, dst, stepped(sport, increments, "sport", index, 16),
-                           stepped(dport, increments, "dport", index, 16), payload=payload,
-                           ip=plan.fields_for(index))
+        packet = udp_frame(job.path, src, dst, stepped(sport, increments, "sport", index, 16),
+                           stepped(dport, increments, "dport", index, 16),
+                           payload=job.payload, ip=plan.fields_for(index))
         return plan.frames(packet, index)
 
-    _emit(iface, make, output, varies=bool(increments))
+    _emit(iface, make, job.output, varies=bool(increments))
 
 
 @send.command("icmp", epilog="""\b
@@ -546,20 +568,17 @@ Examples:
 def send_icmp(*, src: str, dst: str, iface: str, icmp_type: int | None, code: int, ident: int,
               seq: int, **options: Any) -> None:
     """Send an ICMP (ICMPv6 for IPv6 addresses) message SRC -> DST out of IFACE."""
-    output, link = _output(options), _link(options)
-    increments = _increments(options, ("seq", "id", "ip-id"))
-    plan = _ip_plan(options, dst, increments)
-    payload = _payload(options)
-    path = _path(iface, src, dst, link, output)
+    job = _datagram(options, iface, src, dst, ("seq", "id", "ip-id"))
+    increments, plan = job.increments, job.plan
 
     def make(index: int) -> list[bytes]:
-        packet = icmp_frame(path, src, dst, icmp_type=icmp_type, code=code,
+        packet = icmp_frame(job.path, src, dst, icmp_type=icmp_type, code=code,
                             ident=stepped(ident, increments, "id", index, 16),
-                            seq=stepped(seq, increments, "seq", index, 16), payload=payload,
-                            ip=plan.fields_for(index))
+                            seq=stepped(seq, increments, "seq", index, 16),
+                            payload=job.payload, ip=plan.fields_for(index))
         return plan.frames(packet, index)
 
-    _emit(iface, make, output, varies=bool(increments))
+    _emit(iface, make, job.output, varies=bool(increments))
 
 
 @send.command("arp", epilog="""\b
