@@ -10,8 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := .stamp
 
-# Runtime: libpcap compiles filters; iproute2 makes namespaces; gcc builds the seed's C peer.
-RUNTIME_PKGS := libpcap0.8 iproute2 ca-certificates
+# Runtime: libpcap compiles filters; iproute2 makes namespaces; gcc and the Python headers
+# build the codec's C helpers (src/wirekit/packet/_speedups.c; wirekit runs without them).
+RUNTIME_PKGS := libpcap0.8 iproute2 ca-certificates gcc libc6-dev python3-dev
 # Tests and benchmarks drive these real peers.
 TEST_PKGS := $(RUNTIME_PKGS) tcpdump tshark iperf3 tcpreplay ethtool libcap2-bin gcc libc6-dev procps iputils-ping openssl
 
@@ -31,7 +32,7 @@ sysdeps-runtime:
 sysdeps-test:
 	@scripts/install-sysdeps.sh $(TEST_PKGS) $(if $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo x),python3-venv,)
 
-$(STAMP)/venv: pyproject.toml
+$(STAMP)/venv: pyproject.toml src/wirekit/packet/_speedups.c
 	@mkdir -p $(STAMP)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null
@@ -49,9 +50,12 @@ lint: venv
 
 test: sysdeps-test venv lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "codec tests again without the C helpers (WIREKIT_PURE=1): the pure-Python path"
+	WIREKIT_PURE=1 $(BIN)/python -m pytest -q tests/unit/packet tests/unit/pcap
 
 bench: sysdeps-test venv
 	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.md
 
 clean:
 	rm -rf $(VENV) $(STAMP) .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info
+	find src -name '*.so' -delete

@@ -27,6 +27,7 @@ from functools import partial
 from operator import methodcaller
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, overload
 
+from wirekit.packet.speedups import Getter
 from wirekit.packet.status import FieldValueError
 
 if TYPE_CHECKING:
@@ -161,6 +162,17 @@ class Field(Generic[GetT, SetT]):
 
         return get_converted
 
+    def fast_getter(self) -> Callable[[Layer], Any]:
+        """``make_getter()``, done in C when the speedups are built and the field reads the
+        common way (the Python getter stays the fallback for built layers)."""
+        getter = self.make_getter()
+        if Getter is None or type(self).make_getter is not Field.make_getter:
+            return getter
+        convert = self.user_function()
+        if self.bits:
+            return Getter(self.index, getter, convert or int, True, self.shift, self.mask)
+        return Getter(self.index, getter, convert)
+
     def make_property(self) -> property:
         field = self
 
@@ -170,7 +182,7 @@ class Field(Generic[GetT, SetT]):
         def delete_value(layer: Layer) -> None:
             layer._set_field(field, None)
 
-        return property(self.make_getter(), set_value, delete_value, doc=type(self).__doc__)
+        return property(self.fast_getter(), set_value, delete_value, doc=type(self).__doc__)
 
 
 class _UInt(Field[int, int]):
@@ -352,6 +364,10 @@ class IPv4Field(Field[str, "str | bytes | int | ipaddress.IPv4Address"]):
             return ".".join((octet[raw[0]], octet[raw[1]], octet[raw[2]], octet[raw[3]]))
 
         return get_address
+
+    def fast_getter(self) -> Callable[[Layer], Any]:
+        getter = self.make_getter()
+        return getter if Getter is None else Getter(self.index, getter, "ipv4")
 
 
 class IPv6Field(Field[str, "str | bytes | int | ipaddress.IPv6Address"]):

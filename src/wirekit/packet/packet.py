@@ -14,12 +14,15 @@ from typing import Any, TypeVar, overload
 
 from wirekit.errors import DecodeError
 from wirekit.packet import layer as _layer_module
+from wirekit.packet import speedups
 from wirekit.packet.display import hexdump, show_text, to_dict
+from wirekit.packet.ether import Ether
 from wirekit.packet.fields import Field
 from wirekit.packet.flow import Flow, flow_key
+from wirekit.packet.ipv4 import IPv4
 from wirekit.packet.layer import CLAIMED, Layer, Padding, Raw, _raw_of
 from wirekit.packet.linktype import LinkType
-from wirekit.packet.registry import LINK_TYPES
+from wirekit.packet.registry import ETHERTYPES, IP_PROTOCOLS, LINK_TYPES
 from wirekit.packet.status import (
     STATUS_OK,
     ChecksumCheck,
@@ -243,13 +246,9 @@ class Packet:
         if isinstance(key, type):  # _find, inlined: this is the hot path of every lookup
             if self._buf is None:
                 self._expose()
-            for layer in self._layers:
-                if type(layer) is key:
-                    return layer
-            while not self._complete:
-                found = self._grow()
-                if type(found) is key:
-                    return found
+            found = _first_of(self, key)
+            if found is not None:
+                return found
             raise LayerNotFoundError(f"no {key.name} layer in the packet ({self._names()})")
         if isinstance(key, slice):
             cls: Any = key.start
@@ -623,6 +622,31 @@ def parse(data: Any, link: LinkType | int | str | type[Layer] = LinkType.ETHERNE
     return pkt
 
 
+def _first_of(pkt: Packet, cls: type[L]) -> L | None:
+    """The first layer of exactly *cls*, decoding on until one is found (``pkt[cls]``)."""
+    for layer in pkt._layers:
+        if type(layer) is cls:
+            return layer
+    while not pkt._complete:
+        found = pkt._grow()
+        if type(found) is cls:
+            return found
+    return None
+
 
 _LINK_CLASSES = LINK_TYPES.classes
 _layer_module._PACKET.append(Packet)
+#: The Python walk, kept as the reference the C one is tested against.
+_first_of_python, _payload_python, _grow_python = _first_of, Layer.payload, Packet._grow
+parse_python = parse
+if speedups.configure is not None:
+    # The same walk in C (speedups.py): parse, pkt[cls] and layer.payload, the decode's hot
+    # path.  The C parse hands every call but the common case to parse_python.
+    speedups.configure(layer=Layer, packet=Packet, raw=Raw, mark_unsupported=_mark_unsupported,
+                       python_grow=_grow_python, max_layers=MAX_LAYERS, ether=Ether,
+                       ethertypes=ETHERTYPES.classes, ipv4=IPv4, protocols=IP_PROTOCOLS.classes,
+                       python_parse=parse_python, ethernet=LinkType.ETHERNET,
+                       link_classes=_LINK_CLASSES)
+    parse = speedups.parse
+    _first_of = speedups.find
+    Layer.payload = property(speedups.payload, doc=Layer.payload.__doc__)  # type: ignore[assignment]
