@@ -9,6 +9,9 @@ the statistics are returned, whatever stopped the capture.
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -105,6 +108,32 @@ class CaptureSession:
         name = LINK_NAMES.get(self.link, self.link.name)
         return (f"listening on {self.options.interface}, link-type {name}, "
                 f"snapshot length {self.options.snaplen} bytes")
+
+    def check_output(self) -> None:
+        """Fail now, before the "listening on" line, when -w cannot be written: tcpdump opens
+        its file first, so a typo in the path never looks like a capture that started.
+
+        A plain file is opened for appending (created as tcpdump would; nothing is truncated
+        yet); with rotation or workers the files are named later, so a file is created and
+        removed in their directory.  FIFOs and devices are left alone: opening one early
+        would block, or hand its reader an end of file.
+        """
+        path = self.output.path
+        if path is None or str(path) == "-":
+            return
+        try:
+            if self.output.rotation.active or self.options.workers > 1:
+                descriptor, probe = tempfile.mkstemp(prefix=".wirekit-", dir=path.parent)
+                os.close(descriptor)
+                Path(probe).unlink()
+                return
+            with contextlib.suppress(FileNotFoundError):
+                if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+                    return
+            with path.open("ab"):
+                pass
+        except OSError as exc:
+            raise CaptureFileError(f"cannot create {path}: {exc.strerror or exc}") from exc
 
     def drop_privileges(self, user: str) -> None:
         """Switch to ``user`` now that every socket is open (what runs later is loaded now)."""

@@ -127,6 +127,7 @@ def capture(*, iface: str, filter_words: tuple[str, ...], count: int | None,
     try:
         if user is not None:
             session.drop_privileges(user)
+        session.check_output()
         click.echo(session.banner(), err=True)
         result = session.run()
     finally:

@@ -490,3 +490,19 @@ def test_rotation_needs_a_file_and_one_process(netns: NetnsPair, tmp_path: Path)
                   "-C", "1.5", check=False, timeout=20)
     assert bad.returncode == 2 and b"invalid file size '1.5'" in bad.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("extra", [[], ["-C", "1"], ["--workers", "2"]])
+def test_an_unwritable_file_fails_before_listening_like_tcpdump(netns: NetnsPair, tmp_path: Path,
+                                                               extra: list[str]) -> None:
+    target = tmp_path / "missing-dir" / "out.pcap"
+    done = wirekit(netns, netns.ns_a, "capture", netns.iface, "-w", str(target), "-c", "1",
+                   *extra, check=False, timeout=20)
+    assert done.returncode == 4
+    assert done.stderr.decode().splitlines() == [
+        f"wirekit: error: cannot create {target}: No such file or directory"]
+    peer = subprocess.run(["ip", "netns", "exec", netns.ns_a, "tcpdump", "-i", netns.iface,
+                           "-w", str(target), "-c", "1"], check=False, capture_output=True,
+                          timeout=20)
+    assert peer.returncode == 1 and b"listening on" not in peer.stderr
+    assert not list(tmp_path.iterdir())
