@@ -1,15 +1,17 @@
-/* wirekit.packet._speedups: C versions of the codec's hottest small functions.
+/* wirekit.packet._speedups: C versions of the codec's decode hot path.
  *
  * Optional: the package works without it (every function here has a pure-Python twin that
- * stays the reference, see fields.py), and WIREKIT_PURE=1 turns it off for comparison tests.
- * Only what profiling showed to dominate the decode path lives here: field getters, which
- * run once per field read, and the dotted-quad formatting of IPv4 addresses.
+ * stays the reference: Field.make_getter, packet.parse_python, Packet._grow, _first_of and
+ * Layer.payload), and WIREKIT_PURE=1 turns it off.  Only what profiling showed to dominate
+ * decoding lives here (docs/packet.md, Performance):
  *
- * A getter reads the layer's unpacked header tuple from the ``_h`` slot of
- * ``wirekit.packet.layer.Layer``; the slot's offset comes from its member descriptor, handed
- * over once by ``configure()``.  Anything unusual (no header tuple: a built layer; an object
- * that is not a Layer) goes to the Python getter the field made, so the two cannot disagree
- * on those paths.
+ * - field getters (once per field read), with the dotted-quad text of IPv4 addresses;
+ * - parse()'s common case, and the lazy walk: Packet._grow, pkt[cls] and Layer.payload.
+ *
+ * Slot offsets come from the member descriptors of the Python classes' __slots__, handed over
+ * once by configure().  Anything unusual (a built layer without a header tuple, a layer that is
+ * not Ether or IPv4 on the fast rules, a cut header, the MAX_LAYERS limit) goes to the Python
+ * code, so the rules about unusual packets are written once.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
