@@ -8,6 +8,7 @@ packet.  ``WIREKIT_PURE=1`` in the environment turns the helpers off.
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,9 @@ def _load() -> tuple[Any, str]:
     if os.environ.get("WIREKIT_PURE"):
         return None, "WIREKIT_PURE is set"
     try:
-        from wirekit.packet import _speedups
+        return importlib.import_module("wirekit.packet._speedups"), ""
     except ImportError as error:  # built without a compiler: the pure-Python codec
         return None, f"not built ({error})"
-    return _speedups, ""
 
 
 _module, disabled_because = _load()

@@ -176,6 +176,19 @@ def test_wirekit_pure_turns_the_helpers_off() -> None:
     assert result.stdout.split() == ["False", "10.0.0.1"]
 
 
+def test_without_the_extension_the_codec_runs_in_python() -> None:
+    code = ("import sys; sys.modules['wirekit.packet._speedups'] = None\n"
+            "from wirekit.packet import speedups, parse, Ether, IPv4, UDP\n"
+            "p = parse(bytes(Ether() / IPv4(src='10.0.0.7') / UDP(dport=53)))\n"
+            "print(speedups.active(), p[IPv4].src, p[UDP].dport)\n"
+            "print(speedups.disabled_because)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    first, reason = result.stdout.splitlines()
+    assert first.split() == ["False", "10.0.0.7", "53"]
+    assert reason.startswith("not built") and "wirekit.packet._speedups" in reason
+
+
 def _module_file(module: ModuleType) -> str:
     return str(getattr(module, "__file__", ""))
 
