@@ -51,7 +51,8 @@ lint: venv
 test: sysdeps-test venv lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@echo "codec tests again without the C helpers (WIREKIT_PURE=1): the pure-Python path"
-	WIREKIT_PURE=1 $(BIN)/python -m pytest -q tests/unit/packet tests/unit/pcap
+	WIREKIT_PURE=1 $(BIN)/python -m pytest -q tests/unit/packet tests/unit/pcap \
+		--ignore=tests/unit/packet/test_speedups.py
 
 bench: sysdeps-test venv
 	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.md
