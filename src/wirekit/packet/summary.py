@@ -31,6 +31,7 @@ from wirekit.packet.linktype import LinkType
 from wirekit.packet.llc import ETHERTYPE_OUIS, LLC, OUI_NAMES, SAP_MASK, SNAP, UI, is_unnumbered
 from wirekit.packet.registry import ETHERTYPES, LLC_SAPS
 from wirekit.packet.status import Status
+from wirekit.packet.summary_dns import DNS_PORT, dns_text
 from wirekit.packet.summary_tcp import tcp_options_text
 from wirekit.packet.tcp import TCP, TCPFlags
 from wirekit.packet.udp import UDP
@@ -291,9 +292,15 @@ def _tcp_line(dg: _Datagram, start: int, length: int) -> str:
     tcp = cast(TCP, found[0][found[1]])
     header = tcp._h
     sport, dport = (header[0], header[1]) if header is not None else (0, 0)
+    text = _tcp(tcp, length)
+    if DNS_PORT in (sport, dport) and text.endswith(f", length {length - tcp._hlen}") \
+            and length > tcp._hlen:
+        # RFC 1035 section 4.2.2: DNS over TCP, after the length (tcp_print's port switch)
+        start = tcp._off + tcp._hlen
+        text += dns_text(bytes(dg.buf[start:dg.snapend]), length - tcp._hlen, over_tcp=True)
     if dg.first_nh == 6:
-        return f"{dg.src}.{sport} > {dg.dst}.{dport}:{_tcp(tcp, length)}"
-    return f"{sport} > {dport}:{_tcp(tcp, length)}"
+        return f"{dg.src}.{sport} > {dg.dst}.{dport}:{text}"
+    return f"{sport} > {dport}:{text}"
 
 
 def _tcp(tcp: TCP, payload: int) -> str:
@@ -363,6 +370,8 @@ def _udp_line(dg: _Datagram, start: int, length: int, fragmented: int) -> str:
         return head + " [|udp]"
     if ulen > length and not fragmented:
         return f"{head}UDP, bad length {ulen} > {length}"
+    if DNS_PORT in (sport, dport):  # udp_print's port switch: RFC 1035 section 4.2.1
+        return head + dns_text(bytes(dg.buf[start + 8:dg.snapend]), min(ulen, length))
     return f"{head}UDP, length {ulen}"
 
 
