@@ -83,6 +83,7 @@ def corpus() -> list[tuple[bytes, w.LinkType]]:
             ("AO", b"\x01\x02" + bytes(4))]) / b"z",
     ]
     items = [(bytes(packet), w.LinkType.ETHERNET) for packet in ethernet]
+    items += [(message, w.LinkType.ETHERNET) for message in dns_messages(ip4, ip6)]
     items += [
         (bytes(w.SLL(pkttype=4) / ip4.copy() / tcp.copy()), w.LinkType.LINUX_SLL),
         (bytes(w.SLL2(ifindex=2) / ip6.copy() / w.UDP()), w.LinkType.LINUX_SLL2),
@@ -92,6 +93,30 @@ def corpus() -> list[tuple[bytes, w.LinkType]]:
         (bytes(ip6.copy() / w.UDP() / b"raw6"), w.LinkType.IPV6),
     ]
     return items
+
+
+def dns_messages(ip4: w.IPv4, ip6: w.IPv6) -> list[bytes]:
+    """DNS over UDP (built) and hand-made ones: compression pointers, OPT, TXT, over TCP."""
+    question = w.DNSQR("www.example.com", 1, 1)
+    built = [
+        w.Ether() / ip4.copy() / w.UDP(sport=40000) / w.DNS(id=7, qd=[question]),
+        w.Ether() / ip6.copy() / w.UDP(sport=53, dport=40000) / w.DNS(
+            id=7, qr=1, ra=1, qd=[question], an=[
+                w.DNSRR("www.example.com", 5, 1, 60, "example.com"),
+                w.DNSRR("example.com", 28, 1, 60, "2001:db8::5"),
+                w.DNSRR("example.com", 16, 1, 60, ["v=spf1", "-all"])],
+            ar=[w.DNSRR(".", 41, 1232, 0x8000, b"\x00\x0a\x00\x08" + bytes(8))]),
+    ]
+    head = bytes.fromhex("1234 8180 0001 0002 0000 0000")
+    compressed = (head + b"\x03www\x07example\x03com\x00\x00\x01\x00\x01"
+                  + b"\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x02\xc0\x10"
+                  + b"\xc0\x10\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x5d\xb8\xd8\x22")
+    looping = bytes.fromhex("0001 0100 0001 0000 0000 0000") + b"\xc0\x0c\x00\x01\x00\x01"
+    udp = w.Ether() / ip4.copy() / w.UDP(sport=53, dport=40000)
+    over_tcp = w.Ether() / ip4.copy() / w.TCP(sport=40000, dport=53, flags="PA")
+    return [bytes(packet) for packet in built] + [
+        bytes(udp.copy() / compressed), bytes(udp.copy() / looping),
+        bytes(over_tcp / (len(compressed).to_bytes(2, "big") + compressed))]
 
 
 #: Byte offsets of length fields worth lying about, found by parsing each corpus packet.
@@ -109,6 +134,8 @@ def length_fields(data: bytes, link: w.LinkType) -> list[tuple[int, int]]:
             found += [(off + 12, 1)] + [(off + 20 + i, 1) for i in (1, 5, 9)]
         elif isinstance(layer, IPv6ExtHeader | w.ARP):
             found += [(off + 1, 1), (off + 4, 1), (off + 5, 1)]
+        elif isinstance(layer, w.DNS):  # the four counts and the first name's length
+            found += [(off + 4 + i, 2) for i in (0, 2, 4, 6)] + [(off + 12, 1)]
         elif isinstance(layer, w.ICMPv6):
             found += [(off + 8 + i, 1) for i in (1, 17, 25, 33)]
     return [(at, size) for at, size in found if at + size <= len(data)]

@@ -7,6 +7,7 @@ helpers are importable from here.
 from wirekit.packet.arp import ARP
 from wirekit.packet.checksum import internet_checksum, update_checksum
 from wirekit.packet.cooked import SLL, SLL2, Loopback, LoopbackBE
+from wirekit.packet.dns import DNS, DNSQR, DNSRR
 from wirekit.packet.ether import Dot1Q, Ether
 from wirekit.packet.fields import (
     AUTO,
@@ -66,7 +67,8 @@ from wirekit.packet.tcp import TCP, TCPFlags
 from wirekit.packet.udp import UDP
 
 __all__ = [
-    "ADDRESS_FAMILIES", "ARP", "AUTO", "ETHERTYPES", "ICMP", "ICMPV6_QUOTES", "ICMP_QUOTES",
+    "ADDRESS_FAMILIES", "ARP", "AUTO", "DNS", "DNSQR", "DNSRR", "ETHERTYPES", "ICMP",
+    "ICMPV6_QUOTES", "ICMP_QUOTES",
     "IP", "IP_PROTOCOLS", "LINK_TYPES", "LLC", "LLC_SAPS", "SLL", "SLL2", "SNAP", "TCP",
     "TCP_PORTS", "UDP", "UDP_PORTS",
     "Bits", "ChecksumCheck", "Dot1Q", "Ether", "FieldValueError", "FixedBytes", "Flow", "ICMPv6",

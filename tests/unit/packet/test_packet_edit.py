@@ -244,7 +244,9 @@ def test_icmpv6_edit() -> None:
 def test_a_resized_llc_frame_gets_a_new_8023_length() -> None:
     """A parsed 802.3 length that was right is automatic again when the packet is rebuilt;
     the padding stays padding."""
-    built = bytes(Ether() / LLC() / SNAP() / IPv4(src="10.0.0.1") / UDP() / b"abc")
+    # Not UDP's default port 53: its payload would decode as DNS, not Raw.
+    built = bytes(Ether() / LLC() / SNAP() / IPv4(src="10.0.0.1") / UDP(sport=50000, dport=50001)
+                  / b"abc")
     pkt = parse(built + bytes(60 - len(built)))
     pkt[Raw].load = b"a longer payload"
     wire = bytes(pkt)
