@@ -12,12 +12,15 @@ never raises: a bad message keeps what decoded before the problem and reports it
 from __future__ import annotations
 
 import socket
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from wirekit.packet.fields import AUTO, Bits, UInt16, VarField
 from wirekit.packet.layer import Layer, NextLayer
 from wirekit.packet.registry import UDP_PORTS
 from wirekit.packet.status import FieldValueError, LayerStatus, Status
+
+if TYPE_CHECKING:
+    from wirekit.packet.packet import Packet
 
 DNS_PORT = 53
 #: RFC 1035 section 4.1.1.
@@ -325,6 +328,18 @@ class DNS(Layer):
     an = SectionField([])
     ns = SectionField([])
     ar = SectionField([])
+
+    @classmethod
+    def _parse(cls, pkt: Packet, idx: int, off: int, end: int, quoted: bool) -> Self:
+        """A header shorter than 12 bytes is cut by the capture (truncated) or short on the
+        wire too (malformed: a UDP payload on port 53 that is no DNS message)."""
+        self = super()._parse(pkt, idx, off, end, quoted)
+        status = self._h is not None and self._hlen >= 0 and self._status
+        if status and pkt.wire_len <= len(pkt._buf):
+            self._status = LayerStatus(Status.MALFORMED, cls.name, end,
+                                       f"a message needs {HEADER_LEN} bytes, "
+                                       f"{max(0, end - off)} present")
+        return self
 
     def _sections(self) -> Sections | None:
         pkt, header = self._pkt, self._h

@@ -157,6 +157,16 @@ def test_dns_over_udp_matches_tcpdump(tmp_path: Path) -> None:
     assert_same_lines(tmp_path, corpus())
 
 
+def test_type_and_class_names_match_tcpdump(tmp_path: Path) -> None:
+    """Questions of many type numbers and class numbers: tcpdump's names or its fallbacks."""
+    require_tool("tcpdump")
+    numbers = [*range(300), *range(300, 65536, 97), 32768, 32769, 65535]
+    question = header(counts=(1, 0, 0, 0)) + b"\x01x\x00"
+    frames = [udp(question + struct.pack("!HH", number, 1)) for number in numbers]
+    frames += [udp(question + struct.pack("!HH", 1, number)) for number in numbers]
+    assert_same_lines(tmp_path, frames)
+
+
 def test_dns_over_tcp_matches_tcpdump(tmp_path: Path) -> None:
     require_tool("tcpdump")
     message = bytes(RESPONSES[2])

@@ -134,6 +134,9 @@ def test_strict_mode_raises_for_malformed_and_cut_messages() -> None:
         parse(frame(header(counts=(2, 0, 0, 0)) + NAME + b"\x00\x01\x00\x01"), strict=True)
     cut = parse(good[:-3], wire_len=len(good))[DNS]
     assert cut.status.kind is Status.TRUNCATED
+    assert parse(good[:50], wire_len=len(good))[DNS].status.kind is Status.TRUNCATED
+    short = parse(frame(b"abcd"))[DNS]  # four bytes on the wire: no DNS message
+    assert short.status.kind is Status.MALFORMED and "12 bytes" in short.status.reason
 
 
 def test_building_round_trips_through_scapy() -> None:
