@@ -232,11 +232,10 @@ slot_set(PyObject *obj, Py_ssize_t off, PyObject *value)
     Py_XDECREF(old);
 }
 
-/* A slot holding an exact int, as a C integer; -1 with *ok* 0 when it is anything else. */
+/* An exact int as a C integer; -1 with *ok* 0 when it is anything else (or too large). */
 static Py_ssize_t
-slot_int(PyObject *obj, Py_ssize_t off, int *ok)
+int_of(PyObject *value, int *ok)
 {
-    PyObject *value = SLOT(obj, off);
     if (value == NULL || !PyLong_CheckExact(value)) {
         *ok = 0;
         return -1;
@@ -249,6 +248,9 @@ slot_int(PyObject *obj, Py_ssize_t off, int *ok)
     return result;
 }
 
+#define slot_int(obj, off, ok) int_of(SLOT((obj), (off)), (ok))
+#define item_int(header, i, ok) int_of(PyTuple_GET_ITEM((header), (i)), (ok))
+
 static int
 slot_set_int(PyObject *obj, Py_ssize_t off, Py_ssize_t value)
 {
@@ -259,21 +261,22 @@ slot_set_int(PyObject *obj, Py_ssize_t off, Py_ssize_t value)
     return 0;
 }
 
-/* Header tuple item *i* as a C integer (the tuple comes from a struct of ints). */
-static long
-item_int(PyObject *header, Py_ssize_t i, int *ok)
+/* The next class from *table* at *key*, and the state _ensure and _decode leave on *prev*
+ * in the common case: _quoted, _status None, _hlen, and _end when *end* >= 0.  1: found
+ * (*cls* borrowed); 0: no class for the key (nothing changed); -1: error. */
+static int
+take_common_case(PyObject *prev, PyObject *table, PyObject *key, Py_ssize_t old_hlen,
+                 Py_ssize_t hlen, Py_ssize_t end, PyObject **cls)
 {
-    PyObject *value = PyTuple_GET_ITEM(header, i);
-    if (!PyLong_CheckExact(value)) {
-        *ok = 0;
+    PyObject *found = PyDict_GetItemWithError(table, key);
+    if (found == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    slot_set(prev, L_quoted, Py_NewRef(old_hlen == -2 ? Py_True : Py_False));
+    slot_set(prev, L_status, Py_NewRef(Py_None));
+    if (slot_set_int(prev, L_hlen, hlen) < 0 || (end >= 0 && slot_set_int(prev, L_end, end) < 0))
         return -1;
-    }
-    long result = PyLong_AsLong(value);
-    if (result == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        *ok = 0;
-    }
-    return result;
+    *cls = found;
+    return 1;
 }
 
 /* The common case of Ether._next and IPv4._next (ether.py, ipv4.py), with the same state
@@ -294,8 +297,8 @@ fast_next(PyObject *prev, PyObject **cls, Py_ssize_t *start, Py_ssize_t *end)
     Py_ssize_t stop = slot_int(prev, L_end, &ok);
     if (!ok || hlen >= 0)  /* decoded already: Python knows the rest */
         return 0;
-    PyObject *table, *key;
     Py_ssize_t first, last;
+    int taken;
     if (type == ether_type) {
         if (PyTuple_GET_SIZE(header) != 3)
             return 0;
@@ -303,17 +306,10 @@ fast_next(PyObject *prev, PyObject **cls, Py_ssize_t *start, Py_ssize_t *end)
         if (!ok || kind <= 1500)  /* an 802.3 length: LLC follows (MAX_8023_LENGTH) */
             return 0;
         first = off + 14, last = stop;
-        key = PyTuple_GET_ITEM(header, 2), table = ethertype_classes;
         if (first >= last)
             return 0;
-        PyObject *found = PyDict_GetItemWithError(table, key);
-        if (found == NULL)
-            return PyErr_Occurred() ? -1 : 0;
-        slot_set(prev, L_quoted, Py_NewRef(hlen == -2 ? Py_True : Py_False));
-        slot_set(prev, L_status, Py_NewRef(Py_None));
-        if (slot_set_int(prev, L_hlen, 14) < 0)
-            return -1;
-        *cls = found;
+        taken = take_common_case(prev, ethertype_classes, PyTuple_GET_ITEM(header, 2), hlen,
+                                 14, -1, cls);
     } else {
         if (PyTuple_GET_SIZE(header) != 10)
             return 0;
@@ -322,18 +318,13 @@ fast_next(PyObject *prev, PyObject **cls, Py_ssize_t *start, Py_ssize_t *end)
         if (!ok || vihl != 0x45 || total < 20 || off + total > stop || (frag & 0x1FFF))
             return 0;
         first = off + 20, last = off + total;
-        key = PyTuple_GET_ITEM(header, 6), table = protocol_classes;
         if (first >= last)
             return 0;
-        PyObject *found = PyDict_GetItemWithError(table, key);
-        if (found == NULL)
-            return PyErr_Occurred() ? -1 : 0;
-        slot_set(prev, L_quoted, Py_NewRef(hlen == -2 ? Py_True : Py_False));
-        slot_set(prev, L_status, Py_NewRef(Py_None));
-        if (slot_set_int(prev, L_hlen, 20) < 0 || slot_set_int(prev, L_end, last) < 0)
-            return -1;
-        *cls = found;
+        taken = take_common_case(prev, protocol_classes, PyTuple_GET_ITEM(header, 6), hlen,
+                                 20, last, cls);
     }
+    if (taken <= 0)
+        return taken;
     *start = first, *end = last;
     return 1;
 }
